@@ -1,0 +1,9 @@
+"""colorize: several plausible colorizations of a grayscale photo.
+
+A conditioning CNN reads the gray image, a conditional Gated PixelCNN samples
+low-resolution Lab chroma pixel by pixel, and a refinement network lifts it to
+full resolution. The classic autoregressive models (PixelCNN, Row LSTM,
+Diagonal BiLSTM, Gated PixelCNN) live in :mod:`colorize.models`.
+"""
+
+__version__ = "0.1.0"

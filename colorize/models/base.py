@@ -1,0 +1,81 @@
+"""What every autoregressive model shares: the input contract, the loss, bits/dim.
+
+A model sees classes (B, C, H, W) in [0, K) scaled to floats in [-1, 1] and
+returns logits (B, K, C, H, W), so ``F.cross_entropy(logits, classes)`` is the
+per-value negative log-likelihood. bits/dim is that NLL averaged over all
+B·C·H·W values and divided by ln 2 (PixelRNN Sec. 5.1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorize.color import classes_to_unit
+
+
+class AutoregressiveModel(nn.Module):
+    """Base class. Subclasses set ``self.config`` and implement ``forward``.
+
+    ``forward(x, cond=None)``: x (B, C, H, W) floats in [-1, 1] → logits
+    (B, K, C, H, W). Logits at (c, i, j) depend only on pixels before (i, j)
+    in raster order and on channels < c of pixel (i, j).
+    """
+
+    model_name: str = ""
+    config: object
+
+    @property
+    def num_channels(self) -> int:
+        return self.config.num_channels
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
+    def logits(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """classes (B, C, H, W) long → logits (B, K, C, H, W)."""
+        self._check_classes(classes)
+        x = classes_to_unit(classes, self.num_classes)
+        return self(x) if cond is None else self(x, cond)
+
+    def loss(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood in nats per value, teacher-forced."""
+        return F.cross_entropy(self.logits(classes, cond), classes)
+
+    def bits_per_dim(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.loss(classes, cond) / math.log(2)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        batch_size: int,
+        height: int,
+        width: int,
+        cond: torch.Tensor | None = None,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`."""
+        from colorize.sampling import sample
+
+        return sample(
+            self, batch_size, height, width, cond=cond, temperature=temperature,
+            generator=generator, progress=progress,
+        )
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _check_classes(self, classes: torch.Tensor) -> None:
+        if classes.dim() != 4 or classes.shape[1] != self.num_channels:
+            raise ValueError(
+                f"{self.model_name} expects classes of shape (B, {self.num_channels}, H, W), "
+                f"got {tuple(classes.shape)}"
+            )
+        if classes.dtype != torch.long:
+            raise ValueError(f"classes must be torch.long, got {classes.dtype}")

@@ -1,0 +1,63 @@
+"""PixelCNN: a stack of masked convolutions.
+
+"Pixel Recurrent Neural Networks" (van den Oord et al. 2016), Sec. 3.4 and
+Table 2: a 7×7 mask-A convolution, residual blocks of mask-B 3×3
+convolutions (Fig. 5), then two 1×1 mask-B ReLU layers and a K-way softmax per
+colour channel. Its receptive field has a blind spot above-right of the
+current pixel (Gated PixelCNN paper, Sec. 2.1), which the tests show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from colorize.models.base import AutoregressiveModel
+from colorize.models.registry import register_model
+from colorize.nn import MaskedConv2d, MaskedResidualBlock
+
+
+@dataclass
+class PixelCNNConfig:
+    num_channels: int = 3
+    num_classes: int = 256
+    hidden: int = 24  # h; residual blocks carry 2h features; divisible by num_channels
+    num_layers: int = 4  # residual blocks after the first layer
+    first_kernel: int = 7
+    kernel: int = 3
+    output_hidden: int = 96  # width of the two 1×1 output layers; divisible by num_channels
+
+
+PRESETS = {
+    "tiny": dict(hidden=6, num_layers=2, output_hidden=12),
+    "small": dict(hidden=48, num_layers=6, output_hidden=96),
+    "base": dict(hidden=96, num_layers=12, output_hidden=192),
+}
+
+
+@register_model("pixelcnn", PixelCNNConfig, PRESETS)
+class PixelCNN(AutoregressiveModel):
+    """x (B, C, H, W) in [-1, 1] → logits (B, K, C, H, W)."""
+
+    def __init__(self, config: PixelCNNConfig):
+        super().__init__()
+        self.config = config
+        c, h = config.num_channels, config.hidden
+        self.input_conv = MaskedConv2d(c, 2 * h, config.first_kernel, "A", c)
+        self.blocks = nn.Sequential(
+            *[MaskedResidualBlock(h, config.kernel, c) for _ in range(config.num_layers)]
+        )
+        self.output = nn.Sequential(
+            nn.ReLU(),
+            MaskedConv2d(2 * h, config.output_hidden, 1, "B", c),
+            nn.ReLU(),
+            MaskedConv2d(config.output_hidden, c * config.num_classes, 1, "B", c),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = x.shape
+        out = self.output(self.blocks(self.input_conv(x)))
+        # Output channels are grouped by colour channel: (B, C·K) → (B, C, K) → (B, K, C).
+        return out.view(b, c, self.num_classes, height, width).transpose(1, 2)

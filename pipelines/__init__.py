@@ -1,0 +1,1 @@
+"""Long-running jobs: training, evaluation. Each module runs with ``python -m pipelines.NAME``."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: small generated image folders, so no test needs the real corpus."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_images(folder, count: int, seed: int) -> None:
+    """Smooth random colour images (so crops have structure), a few sizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for n in range(count):
+        h, w = rng.integers(40, 90, size=2)
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        channels = [np.sin(rng.uniform(1, 6) * xx + rng.uniform(0, 3)) * np.cos(rng.uniform(1, 6) * yy)
+                    for _ in range(3)]
+        rgb = ((np.stack(channels, -1) + 1) * 127.5).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"img_{n}.png")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A tiny corpus in the layout that data/build_corpus.py writes."""
+    root = tmp_path / "corpus"
+    for split, count, seed in [("train", 6, 0), ("val", 2, 1), ("test", 2, 2)]:
+        write_images(root / split, count, seed)
+    return root

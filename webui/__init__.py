@@ -1,0 +1,1 @@
+"""The Gradio web page (``python -m webui``); it only calls the ``Colorizer`` API."""
