@@ -4,48 +4,52 @@
 [o, f, i, g] = [σ, σ, σ, tanh](K_ss ⊛ h_prev + K_is ⊛ x),
 c = f ⊙ c_prev + i ⊙ g, h = o ⊙ tanh(c).
 
-The 4h gate pre-activations come out of a :class:`MaskedConv2d`, whose output
-channels are split into C *contiguous* colour groups. Splitting them with
-``chunk(4)`` would hand, say, all of colour group 0's channels to the input
-gate and some of group 2's to the cell candidate, and the red unit would then
-read the blue value. So every 4h map here is laid out group-major,
-(C, 4 gates, h / C units), and split only after a reshape; each resulting
-h-channel map is again in contiguous colour groups, ready for the next masked
-convolution.
+The 4h gate pre-activations come out of a masked convolution (or a masked
+1×1 matrix), whose output channels are split into C *contiguous* colour
+groups. Splitting them with ``chunk(4)`` would hand, say, all of colour group
+0's channels to the input gate and some of group 2's to the cell candidate,
+and the red unit would then read the blue value. So every 4h map here is laid
+out group-major, (C, 4 gates, h / C units), and split only after a reshape;
+each resulting h-channel map is again in contiguous colour groups, ready for
+the next masked convolution.
+
+Also here: the Diagonal BiLSTM's skew and unskew (Sec. 3.2), done with pads
+and views so that their backward pass is one copy, not one per row.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-# Gate order inside each colour group; the three sigmoid gates come first so
-# one sigmoid call covers them.
+# Gate order inside each colour group.
 GATES = ("input", "forget", "output", "cell")
 
 
 def lstm_cell(
     preact: torch.Tensor, cell: torch.Tensor, num_groups: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One LSTM step on group-major gate pre-activations.
+    """One LSTM step on group-major gate pre-activations, channels last.
+
+    The recurrent layers keep their per-step state channels-last so that the
+    state-to-state product is one matrix multiply over all positions.
 
     Args:
-        preact: (B, 4h, *S), channels laid out as (num_groups, 4, h / num_groups)
-            in the order of :data:`GATES`.
-        cell: (B, h, *S), the previous cell state, channels (num_groups, h / num_groups).
-        num_groups: colour groups C (or C times any extra leading split, such as
-            the two directions of the Diagonal BiLSTM, laid out outermost).
+        preact: (..., 4h), last dim laid out (num_groups, 4, h / num_groups) in the
+            order of :data:`GATES`.
+        cell: (..., h), the previous cell state, laid out (num_groups, h / num_groups).
+        num_groups: colour groups C.
     Returns:
-        hidden, cell: both (B, h, *S).
+        hidden, cell: both (..., h), laid out (num_groups, h / num_groups).
     """
-    b, four_h = preact.shape[:2]
-    spatial = preact.shape[2:]
-    gates = preact.view(b, num_groups, 4, four_h // (4 * num_groups), *spatial)
-    sig = torch.sigmoid(gates[:, :, :3])
-    input_gate, forget_gate, output_gate = sig.unbind(2)
-    candidate = torch.tanh(gates[:, :, 3])
-    cell = forget_gate * cell.view_as(candidate) + input_gate * candidate
-    hidden = output_gate * torch.tanh(cell)
-    return hidden.reshape(b, -1, *spatial), cell.reshape(b, -1, *spatial)
+    *lead, four_h = preact.shape
+    gates = preact.view(*lead, num_groups, 4, four_h // (4 * num_groups))
+    input_gate, forget_gate, output_gate, candidate = gates.unbind(-2)
+    kept = torch.sigmoid(forget_gate) * cell.view_as(candidate)
+    cell = kept + torch.sigmoid(input_gate) * torch.tanh(candidate)
+    hidden = torch.sigmoid(output_gate) * torch.tanh(cell)
+    return hidden.reshape(*lead, -1), cell.reshape(*lead, -1)
 
 
 def init_forget_bias(bias: torch.Tensor, num_groups: int, value: float = 1.0) -> None:
@@ -58,15 +62,32 @@ def init_forget_bias(bias: torch.Tensor, num_groups: int, value: float = 1.0) ->
         bias.view(num_groups, 4, -1)[:, GATES.index("forget")] = value
 
 
-def group_major_gates(preact: torch.Tensor, num_groups: int, num_splits: int) -> torch.Tensor:
-    """Move an extra split out of the colour groups: (B, C·S·4h', ...) → (B, S·C·4h', ...).
+def init_uniform(weight: torch.Tensor, fan_in: int) -> None:
+    """Uniform(±1/√fan_in), PyTorch's default for a linear or conv layer."""
+    bound = fan_in**-0.5
+    nn.init.uniform_(weight, -bound, bound)
 
-    A masked convolution with S·4h outputs gives each colour group S·4h / C
-    contiguous channels; this regroups them as (S, C, 4, h / C) so that each of
-    the S splits (e.g. the two LSTM directions) is a group-major 4h map.
+
+def skew_by_view(x: torch.Tensor) -> torch.Tensor:
+    """Offset row i by i columns, channels last: (*, H, W, F) → (*, H, W + H - 1, F).
+
+    Same values as :func:`colorize.nn.shifts.skew` (PixelRNN Sec. 3.2, Fig. 3)
+    with the channels moved last, but one pad and two views instead of H slice
+    assignments, whose backward pass copies the whole gradient once per row.
+    Padding each row to W + H and reading the flat buffer back with rows of
+    W + H - 1 moves row i right by i.
     """
-    b, n = preact.shape[:2]
-    rest = preact.shape[2:]
-    x = preact.view(b, num_groups, num_splits, n // (num_groups * num_splits), *rest)
-    return x.transpose(1, 2).reshape(b, n, *rest)
+    *lead, h, w, f = x.shape
+    flat = F.pad(x, (0, 0, 0, h)).reshape(*lead, h * (w + h), f)
+    return flat[..., : h * (w + h - 1), :].view(*lead, h, w + h - 1, f)
 
+
+def unskew_by_view(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Inverse of :func:`skew_by_view`: (*, H, W + H - 1, F) → (*, H, width, F), a view.
+
+    Reading the flat skewed buffer with rows one longer than it was written
+    moves row i back left by i.
+    """
+    *lead, h, skewed_width, f = x.shape
+    flat = F.pad(x.reshape(*lead, h * skewed_width, f), (0, 0, 0, h))
+    return flat.view(*lead, h, skewed_width + 1, f)[..., :width, :]
