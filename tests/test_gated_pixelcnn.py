@@ -5,7 +5,6 @@ import torch
 
 from colorize.models import build_model
 from colorize.nn import gated_activation
-from colorize.nn.grouped_gate import grouped_gated_activation
 
 C, K, H, W = 2, 32, 6, 5  # non-square on purpose
 VEC, MAP = 3, 4  # cond_channels, cond_map_channels
@@ -43,13 +42,12 @@ def test_causal_in_x_with_a_vector_and_a_map():
 
 
 def test_grouped_gate_keeps_colour_groups_apart():
-    """Output group c depends only on input group c; one group is the plain gate."""
+    """Output group c depends only on input group c."""
     x = torch.randn(1, 24, 2, 2, requires_grad=True)
-    y = grouped_gated_activation(x, 3)  # (1, 12): groups of 4 out, of 8 in
+    y = gated_activation(x, 3)  # (1, 12): groups of 4 out, of 8 in
     y[0, 4:8].sum().backward()
     assert torch.all(x.grad[0, :8] == 0) and torch.all(x.grad[0, 16:] == 0)
     assert torch.all(x.grad[0, 8:16] != 0)
-    assert torch.equal(grouped_gated_activation(x, 1), gated_activation(x))
 
 
 def test_conditioning_changes_the_logits():

@@ -57,19 +57,24 @@ def test_shifts():
     assert right_shift(x)[0, 0].tolist() == [[0, 0, 1, 2], [0, 4, 5, 6], [0, 8, 9, 10]]
 
 
-def test_skew_round_trip_and_layout():
-    x = torch.randn(2, 3, 4, 5)
+@pytest.mark.parametrize("height,width", [(4, 5), (1, 3), (6, 2), (4, 1)])
+def test_skew_layout_and_round_trip(height, width):
+    x = torch.randn(2, height, width, 3, requires_grad=True)  # channels last
     skewed = skew(x)
-    assert skewed.shape == (2, 3, 4, 8)
-    assert torch.equal(skewed[:, :, 2, 2:7], x[:, :, 2])
-    assert torch.equal(unskew(skewed, 5), x)
+    assert skewed.shape == (2, height, width + height - 1, 3)
+    for i in range(height):
+        assert torch.equal(skewed[:, i, i : i + width], x[:, i])
+        assert torch.all(skewed[:, i, :i] == 0) and torch.all(skewed[:, i, i + width :] == 0)
+    assert torch.equal(unskew(skewed, width), x)
+    unskew(skewed, width).sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))
 
 
 def test_gated_activation():
     f, g = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
     out = gated_activation(torch.cat([f, g], 1))
     assert torch.allclose(out, torch.tanh(f) * torch.sigmoid(g))
-    with pytest.raises(ValueError, match="even"):
+    with pytest.raises(ValueError, match="divisible"):
         gated_activation(torch.randn(1, 3, 2, 2))
 
 

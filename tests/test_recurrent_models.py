@@ -9,8 +9,6 @@ import pytest
 import torch
 
 from colorize.models import build_model, model_spec
-from colorize.nn import skew, unskew
-from colorize.nn.lstm import skew_by_view, unskew_by_view
 
 MODELS = ["row_lstm", "diagonal_bilstm"]
 
@@ -141,13 +139,3 @@ def test_config_rejects_hidden_not_divisible_by_channels(name):
         preset["hidden"] % 6 == 0 and preset["output_hidden"] % 6 == 0
         for preset in model_spec(name).presets.values()
     )
-
-
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 1, 7, 3), (1, 2, 1, 4), (1, 1, 4, 1)])
-def test_skew_by_view_matches_the_reference_skew(shape):
-    x = torch.randn(*shape)
-    channels_last = x.permute(0, 2, 3, 1)
-    skewed = skew_by_view(channels_last)
-    assert torch.equal(skewed, skew(x).permute(0, 2, 3, 1))
-    assert torch.equal(unskew_by_view(skewed, shape[3]), channels_last)
-    assert torch.equal(unskew_by_view(skewed, shape[3]), unskew(skew(x), shape[3]).permute(0, 2, 3, 1))

@@ -33,13 +33,11 @@ from torch import nn
 
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
-from colorize.nn import MaskedConv2d, causal_mask, down_shift
+from colorize.nn import MaskedConv2d, causal_mask, down_shift, skew, unskew
 from colorize.nn.lstm import (
     init_forget_bias,
     init_uniform,
     lstm_cell,
-    skew_by_view,
-    unskew_by_view,
 )
 
 
@@ -99,7 +97,7 @@ class DiagonalBiLSTMLayer(nn.Module):
         preact = torch.baddbmm(self.input_bias, inputs, self.input_to_state * self.input_mask)
         # Skewing after the bias leaves zero pre-activations outside the image,
         # so the states there stay exactly zero (σ(0)·tanh(0) = 0).
-        preact = skew_by_view(preact.view(DIRECTIONS * b, height, width, 4 * h))
+        preact = skew(preact.view(DIRECTIONS * b, height, width, 4 * h))
         columns_preact = preact.view(DIRECTIONS, b, height, -1, 4 * h).unbind(3)
 
         hidden = x.new_zeros(DIRECTIONS, b, height, h)
@@ -118,7 +116,7 @@ class DiagonalBiLSTMLayer(nn.Module):
             # The cell state runs along the skewed row: c_prev is the left neighbour's.
             hidden, cell = lstm_cell(gates, cell, self.num_groups)
             columns.append(hidden)
-        out = unskew_by_view(torch.stack(columns, dim=3), width)  # (2, B, H, W, h)
+        out = unskew(torch.stack(columns, dim=3), width)  # (2, B, H, W, h)
         out = out.permute(0, 1, 4, 2, 3)  # (2, B, h, H, W)
 
         left_to_right = out[0]

@@ -28,7 +28,6 @@ from torch import nn
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d, down_shift, gated_activation, pad_above, pad_left_right
-from colorize.nn.grouped_gate import grouped_gated_activation
 
 # A per-layer conditioning bias: (vertical, horizontal), each (B, 2k, H, W) or (B, 2k, 1, 1).
 LayerBias = tuple[torch.Tensor, torch.Tensor]
@@ -88,7 +87,7 @@ class GatedLayer(nn.Module):
 
     The horizontal pre-activation (h_conv, v_to_h and h_bias alike) is laid out
     in C colour-group blocks, each [f_c | g_c], the layout that
-    :func:`grouped_gated_activation` expects; the vertical one is [f | g].
+    :func:`gated_activation` with colour groups expects; the vertical one is [f | g].
     """
 
     def __init__(
@@ -124,7 +123,7 @@ class GatedLayer(nn.Module):
         v_next = gated_activation(v_pre)  # no channel groups: never read at the current row
         # Gate within each colour group: a plain [f | g] split would gate an early
         # group's f with a later group's g and leak the current pixel's later channels.
-        h_next = self.h_out(grouped_gated_activation(h_pre, self.num_groups))
+        h_next = self.h_out(gated_activation(h_pre, self.num_groups))
         # The first layer's input is the raw image, so it has no residual.
         return v_next, (h_next if self.first else h + h_next)
 

@@ -1,12 +1,11 @@
 """Building blocks shared by the autoregressive models."""
 
-from colorize.nn.gated import GatedActivation, gated_activation
+from colorize.nn.gated import gated_activation
 from colorize.nn.masked_conv import MaskedConv2d, causal_mask, channel_groups
 from colorize.nn.residual import MaskedResidualBlock
 from colorize.nn.shifts import down_shift, pad_above, pad_left_right, right_shift, skew, unskew
 
 __all__ = [
-    "GatedActivation",
     "MaskedConv2d",
     "MaskedResidualBlock",
     "causal_mask",

@@ -12,15 +12,11 @@ and the red unit would then read the blue value. So every 4h map here is laid
 out group-major, (C, 4 gates, h / C units), and split only after a reshape;
 each resulting h-channel map is again in contiguous colour groups, ready for
 the next masked convolution.
-
-Also here: the Diagonal BiLSTM's skew and unskew (Sec. 3.2), done with pads
-and views so that their backward pass is one copy, not one per row.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # Gate order inside each colour group.
@@ -66,28 +62,3 @@ def init_uniform(weight: torch.Tensor, fan_in: int) -> None:
     """Uniform(±1/√fan_in), PyTorch's default for a linear or conv layer."""
     bound = fan_in**-0.5
     nn.init.uniform_(weight, -bound, bound)
-
-
-def skew_by_view(x: torch.Tensor) -> torch.Tensor:
-    """Offset row i by i columns, channels last: (*, H, W, F) → (*, H, W + H - 1, F).
-
-    Same values as :func:`colorize.nn.shifts.skew` (PixelRNN Sec. 3.2, Fig. 3)
-    with the channels moved last, but one pad and two views instead of H slice
-    assignments, whose backward pass copies the whole gradient once per row.
-    Padding each row to W + H and reading the flat buffer back with rows of
-    W + H - 1 moves row i right by i.
-    """
-    *lead, h, w, f = x.shape
-    flat = F.pad(x, (0, 0, 0, h)).reshape(*lead, h * (w + h), f)
-    return flat[..., : h * (w + h - 1), :].view(*lead, h, w + h - 1, f)
-
-
-def unskew_by_view(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Inverse of :func:`skew_by_view`: (*, H, W + H - 1, F) → (*, H, width, F), a view.
-
-    Reading the flat skewed buffer with rows one longer than it was written
-    moves row i back left by i.
-    """
-    *lead, h, skewed_width, f = x.shape
-    flat = F.pad(x.reshape(*lead, h * skewed_width, f), (0, 0, 0, h))
-    return flat.view(*lead, h, skewed_width + 1, f)[..., :width, :]

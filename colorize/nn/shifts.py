@@ -38,20 +38,26 @@ def pad_left_right(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:
-    """Offset row i by i columns: (B, C, H, W) → (B, C, H, W + H - 1).
+    """Offset row i by i columns, channels last: (*, H, W, F) → (*, H, W + H - 1, F).
 
     PixelRNN Sec. 3.2, Fig. 3: in the skewed map, column t holds the
     diagonal {(i, t - i)}, so a convolution over two consecutive columns
-    reaches a pixel's left neighbour and the one above it.
+    reaches a pixel's left neighbour and the one above it. Padding each row
+    to W + H and reading the flat buffer back with rows of W + H - 1 moves
+    row i right by i: one pad and two views, so the backward pass is one
+    copy rather than one per row.
     """
-    b, c, h, w = x.shape
-    out = x.new_zeros(b, c, h, w + h - 1)
-    for i in range(h):
-        out[:, :, i, i : i + w] = x[:, :, i]
-    return out
+    *lead, h, w, f = x.shape
+    flat = F.pad(x, (0, 0, 0, h)).reshape(*lead, h * (w + h), f)
+    return flat[..., : h * (w + h - 1), :].view(*lead, h, w + h - 1, f)
 
 
 def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Inverse of :func:`skew`: (B, C, H, W + H - 1) → (B, C, H, width)."""
-    h = x.shape[2]
-    return torch.stack([x[:, :, i, i : i + width] for i in range(h)], dim=2)
+    """Inverse of :func:`skew`: (*, H, W + H - 1, F) → (*, H, width, F), a view.
+
+    Reading the flat skewed buffer with rows one longer than it was written
+    moves row i back left by i.
+    """
+    *lead, h, skewed_width, f = x.shape
+    flat = F.pad(x.reshape(*lead, h * skewed_width, f), (0, 0, 0, h))
+    return flat.view(*lead, h, skewed_width + 1, f)[..., :width, :]
