@@ -71,6 +71,16 @@ class AutoregressiveModel(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear error unless x is (B, C, H, W) floats for this model's C."""
+        if x.dim() != 4 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"{self.model_name} expects x of shape (B, {self.num_channels}, H, W), "
+                f"got {tuple(x.shape)}"
+            )
+        if not x.is_floating_point():
+            raise ValueError(f"x must be floats in [-1, 1], got {x.dtype}")
+
     def _check_classes(self, classes: torch.Tensor) -> None:
         if classes.dim() != 4 or classes.shape[1] != self.num_channels:
             raise ValueError(

@@ -34,11 +34,8 @@ from torch import nn
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d, causal_mask, down_shift, skew, unskew
-from colorize.nn.lstm import (
-    init_forget_bias,
-    init_uniform,
-    lstm_cell,
-)
+from colorize.nn.output_head import check_divisible, output_head, to_logits
+from colorize.nn.lstm import init_forget_bias, init_uniform, lstm_cell
 
 
 @dataclass
@@ -134,32 +131,20 @@ class DiagonalBiLSTM(AutoregressiveModel):
         super().__init__()
         self.config = config
         c, h = config.num_channels, config.hidden
-        if h % c or config.output_hidden % c:
-            raise ValueError(
-                f"hidden ({h}) and output_hidden ({config.output_hidden}) must be divisible "
-                f"by num_channels ({c})"
-            )
+        check_divisible(c, hidden=h, output_hidden=config.output_hidden)
         self.input_conv = MaskedConv2d(c, 2 * h, config.first_kernel, "A", c)
         self.layers = nn.Sequential(
             *[DiagonalBiLSTMLayer(h, c) for _ in range(config.num_layers)]
         )
-        self.output = nn.Sequential(
-            nn.ReLU(),
-            MaskedConv2d(2 * h, config.output_hidden, 1, "B", c),
-            nn.ReLU(),
-            MaskedConv2d(config.output_hidden, c * config.num_classes, 1, "B", c),
-        )
+        self.output = output_head(2 * h, config.output_hidden, c, config.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
-        if c != self.num_channels:
-            raise ValueError(f"diagonal_bilstm expects {self.num_channels} channels, got {c}")
+        self.check_input(x)
         # Every feature at (i, j) hides pixel (i, j) itself (mask A), so the
         # right-to-left pass over row i-1, which starts at its last pixel, would
         # never see that pixel: a one-pixel blind spot at (i-1, W-1). One zero
         # column on the right gives the pass a start whose features see it.
         # Causal: the padded pixel comes after (i, W-1) in raster order.
-        features = self.layers(self.input_conv(F.pad(x, (0, 1))))[..., :width]
+        features = self.layers(self.input_conv(F.pad(x, (0, 1))))[..., : x.shape[-1]]
         out = self.output(features)
-        # Output channels are grouped by colour channel: (B, C·K) → (B, C, K) → (B, K, C).
-        return out.view(b, c, self.num_classes, height, width).transpose(1, 2)
+        return to_logits(out, self.num_channels, self.num_classes)

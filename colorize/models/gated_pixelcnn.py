@@ -28,6 +28,7 @@ from torch import nn
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d, down_shift, gated_activation, pad_above, pad_left_right
+from colorize.nn.output_head import check_divisible, output_head, to_logits
 
 # A per-layer conditioning bias: (vertical, horizontal), each (B, 2k, H, W) or (B, 2k, 1, 1).
 LayerBias = tuple[torch.Tensor, torch.Tensor]
@@ -149,11 +150,7 @@ class GatedPixelCNN(AutoregressiveModel):
         super().__init__()
         self.config = config
         c = config.num_channels
-        for name in ("hidden", "output_hidden"):
-            if getattr(config, name) % c:
-                raise ValueError(
-                    f"{name}={getattr(config, name)} must be divisible by num_channels={c}"
-                )
+        check_divisible(c, hidden=config.hidden, output_hidden=config.output_hidden)
         if config.num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {config.num_layers}")
         self.layers = nn.ModuleList(
@@ -163,12 +160,7 @@ class GatedPixelCNN(AutoregressiveModel):
             )
             for index in range(config.num_layers)
         )
-        self.output = nn.Sequential(
-            nn.ReLU(),
-            MaskedConv2d(config.hidden, config.output_hidden, 1, "B", c),
-            nn.ReLU(),
-            MaskedConv2d(config.output_hidden, c * config.num_classes, 1, "B", c),
-        )
+        self.output = output_head(config.hidden, config.output_hidden, c, config.num_classes)
 
     @property
     def is_conditional(self) -> bool:
@@ -238,15 +230,11 @@ class GatedPixelCNN(AutoregressiveModel):
         return [layer.cond_proj(vector, cond_map) for layer in self.layers]
 
     def forward(self, x: torch.Tensor, cond: Cond = None) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.num_channels:
-            raise ValueError(
-                f"expected x of shape (B, {self.num_channels}, H, W), got {tuple(x.shape)}"
-            )
+        self.check_input(x)
         b, c, height, width = x.shape
         biases = self.condition_bias(cond, height, width, batch_size=b)
         v = h = x  # both stacks start from the image
         for layer, bias in zip(self.layers, biases):
             v, h = layer(v, h, bias)
         out = self.output(h)
-        # Output channels are grouped by colour channel: (B, C·K) → (B, C, K) → (B, K, C).
-        return out.view(b, c, self.num_classes, height, width).transpose(1, 2)
+        return to_logits(out, c, self.num_classes)

@@ -17,6 +17,7 @@ from torch import nn
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d, MaskedResidualBlock
+from colorize.nn.output_head import check_divisible, output_head, to_logits
 
 
 @dataclass
@@ -45,19 +46,14 @@ class PixelCNN(AutoregressiveModel):
         super().__init__()
         self.config = config
         c, h = config.num_channels, config.hidden
+        check_divisible(c, hidden=h, output_hidden=config.output_hidden)
         self.input_conv = MaskedConv2d(c, 2 * h, config.first_kernel, "A", c)
         self.blocks = nn.Sequential(
             *[MaskedResidualBlock(h, config.kernel, c) for _ in range(config.num_layers)]
         )
-        self.output = nn.Sequential(
-            nn.ReLU(),
-            MaskedConv2d(2 * h, config.output_hidden, 1, "B", c),
-            nn.ReLU(),
-            MaskedConv2d(config.output_hidden, c * config.num_classes, 1, "B", c),
-        )
+        self.output = output_head(2 * h, config.output_hidden, c, config.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
+        self.check_input(x)
         out = self.output(self.blocks(self.input_conv(x)))
-        # Output channels are grouped by colour channel: (B, C·K) → (B, C, K) → (B, K, C).
-        return out.view(b, c, self.num_classes, height, width).transpose(1, 2)
+        return to_logits(out, self.num_channels, self.num_classes)

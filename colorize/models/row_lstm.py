@@ -26,6 +26,7 @@ from torch import nn
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d
+from colorize.nn.output_head import check_divisible, output_head, to_logits
 from colorize.nn.lstm import init_forget_bias, init_uniform, lstm_cell
 
 
@@ -94,28 +95,16 @@ class RowLSTM(AutoregressiveModel):
         super().__init__()
         self.config = config
         c, h = config.num_channels, config.hidden
-        if h % c or config.output_hidden % c:
-            raise ValueError(
-                f"hidden ({h}) and output_hidden ({config.output_hidden}) must be divisible "
-                f"by num_channels ({c})"
-            )
+        check_divisible(c, hidden=h, output_hidden=config.output_hidden)
         if config.kernel % 2 == 0:
             raise ValueError(f"kernel must be odd, got {config.kernel}")
         self.input_conv = MaskedConv2d(c, 2 * h, config.first_kernel, "A", c)
         self.layers = nn.Sequential(
             *[RowLSTMLayer(h, config.kernel, c) for _ in range(config.num_layers)]
         )
-        self.output = nn.Sequential(
-            nn.ReLU(),
-            MaskedConv2d(2 * h, config.output_hidden, 1, "B", c),
-            nn.ReLU(),
-            MaskedConv2d(config.output_hidden, c * config.num_classes, 1, "B", c),
-        )
+        self.output = output_head(2 * h, config.output_hidden, c, config.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
-        if c != self.num_channels:
-            raise ValueError(f"row_lstm expects {self.num_channels} channels, got {c}")
+        self.check_input(x)
         out = self.output(self.layers(self.input_conv(x)))
-        # Output channels are grouped by colour channel: (B, C·K) → (B, C, K) → (B, K, C).
-        return out.view(b, c, self.num_classes, height, width).transpose(1, 2)
+        return to_logits(out, self.num_channels, self.num_classes)
