@@ -103,3 +103,17 @@ def test_pixelcnn_has_the_blind_spot():
     seen = influence("pixelcnn", i, j)
     assert seen[i - 1, j + 3] and seen[i - 2, j + 4]
     assert not seen[i - 1, j + 4]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_shipped_presets_are_causal_on_a_non_square_map(name):
+    """The 'small' presets the baselines train with, on 3×6×9, every position and channel."""
+    shape = (3, 6, 9)
+    torch.manual_seed(0)
+    model = build_model(name, preset="small", num_channels=3, num_classes=8).double().eval()
+    for c in range(shape[0]):
+        for i in range(shape[1]):
+            for j in range(shape[2]):
+                grad = dependency_map(model, c, i, j, shape)
+                assert torch.all(grad[~allowed_mask(c, i, j, shape)] == 0), (c, i, j)
