@@ -22,6 +22,10 @@ def sample_from_logits(
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if generator is not None and generator.device != probs.device:
+        # A CPU generator with a model on the GPU: draw on the CPU, so one
+        # seed gives the same samples on either device.
+        return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(probs.device)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
