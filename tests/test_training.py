@@ -123,3 +123,16 @@ def test_clear_error_for_missing_or_empty_data(tmp_path, setup):
         data.mkdir()
     with pytest.raises((FileNotFoundError, ValueError), match=str(data.name)):
         train_baseline.main(["--model", "pixelcnn", "--data", str(data), "--out", str(tmp_path / "run")])
+
+
+def test_bits_per_dim_is_the_summed_nll_over_all_values(corpus):
+    """Sum over every value / count / ln 2, not a mean of batch means (last batch is short)."""
+    from pipelines.corpus import crops
+
+    dataset = crops(corpus, "test", 8, "ab", train=False, crops_per_image=3)  # 6 crops
+    model = tiny("gated_pixelcnn", 2, 32).eval()
+    classes = torch.stack([dataset[i] for i in range(len(dataset))])
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(model.logits(classes), classes, reduction="sum")
+    expected = expected.item() / classes.numel() / math.log(2)
+    assert evaluate_nll.bits_per_dim(model, dataset, batch_size=4) == pytest.approx(expected, rel=1e-5)
