@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.color import classes_to_unit
+from colorize.sampling import sample
 
 
 class AutoregressiveModel(nn.Module):
@@ -61,8 +62,6 @@ class AutoregressiveModel(nn.Module):
         progress: bool = False,
     ) -> torch.Tensor:
         """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`."""
-        from colorize.sampling import sample
-
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
             generator=generator, progress=progress,
