@@ -7,3 +7,15 @@ Diagonal BiLSTM, Gated PixelCNN) live in :mod:`colorize.models`.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["Colorizer", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported on first use: `import colorize` (and `colorize --version`)
+    # should not have to load torch and the model code.
+    if name == "Colorizer":
+        from colorize.colorizer import Colorizer
+
+        return Colorizer
+    raise AttributeError(f"module 'colorize' has no attribute {name!r}")

@@ -4,7 +4,9 @@ A run folder holds:
 
 - ``config.json``: ``{"model": name, "config": {...}, ...}`` plus whatever the
   pipeline records (data settings, step, metrics). Enough to rebuild the model.
-- ``model.safetensors``: the model's weights.
+- ``model.safetensors``: the model's weights, except those a model names in
+  ``pretrained_keys()`` (a frozen ImageNet backbone that an installed package
+  provides; see :mod:`colorize.models.conditioning`).
 - ``optimizer.safetensors`` and ``trainer.json``: optimizer tensors and the
   rest of the training state, for ``--resume``.
 
@@ -51,11 +53,41 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     os.replace(tmp, path)
 
 
+def stored_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint holds: the state dict less ``model.pretrained_keys()``."""
+    skip = model.pretrained_keys() if hasattr(model, "pretrained_keys") else set()
+    return {key: value for key, value in model.state_dict().items() if key not in skip}
+
+
+def restore_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Load what :func:`stored_state` wrote; any other missing or extra key is an error."""
+    skip = model.pretrained_keys() if hasattr(model, "pretrained_keys") else set()
+    result = model.load_state_dict(tensors, strict=False)
+    missing = sorted(set(result.missing_keys) - skip)
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f"checkpoint does not match the {getattr(model, 'model_name', 'model')} config: "
+            f"missing {missing[:5]}, unexpected {sorted(result.unexpected_keys)[:5]}"
+        )
+
+
+def model_from_checkpoint_config(name: str, config: dict[str, Any]) -> torch.nn.Module:
+    """Rebuild any saved model: the colorizer, its regression baseline, or one of the zoo."""
+    # Imported here: they load the conditioning network, which the zoo alone never needs.
+    from colorize.models.ab_regression import AbRegression
+    from colorize.models.pixcolor import PixColor
+
+    composites = {cls.model_name: cls for cls in (PixColor, AbRegression)}
+    if name in composites:
+        return composites[name].from_config_dict(config)
+    return model_from_config(name, config)
+
+
 def save_model(run_dir: str | Path, model, **extra: Any) -> Path:
     """Write ``model``'s weights and config (plus ``extra`` JSON fields) to ``run_dir``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_tensors(run_dir / WEIGHTS_FILE, model.state_dict())
+    write_tensors(run_dir / WEIGHTS_FILE, stored_state(model))
     config = {"model": model.model_name, "config": dataclasses.asdict(model.config), **extra}
     write_json(run_dir / CONFIG_FILE, config)
     return run_dir
@@ -74,8 +106,8 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"no weights in {run_dir}: {WEIGHTS_FILE} is missing")
-    model = model_from_config(config["model"], config["config"])
-    model.load_state_dict(load_file(str(weights)))
+    model = model_from_checkpoint_config(config["model"], config["config"])
+    restore_state(model, load_file(str(weights)))
     return model.to(device).eval(), config
 
 

@@ -16,17 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES, quantize_ab, quantize_rgb, rgb_to_lab
+from colorize.image_io import pil_to_rgb
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 CHANNELS = ("rgb", "ab")
-# Transparent pixels are composited on white: the corpus' cut-outs (tuxpaint
-# stamps) are drawn for a white page, and white has a = b = 0, so it adds no
-# spurious chroma to the ab targets.
-BACKGROUND = (255, 255, 255)
 
 
 def list_images(root: str | Path) -> list[Path]:
@@ -54,7 +51,7 @@ def list_images(root: str | Path) -> list[Path]:
 def load_rgb(path: Path, max_short_side: int | None = None) -> Image.Image:
     """Decode ``path`` to an upright 8-bit RGB PIL image.
 
-    EXIF orientation is applied, transparency is composited on ``BACKGROUND``,
+    EXIF orientation is applied, transparency is composited on white (``colorize.image_io.BACKGROUND``),
     and if ``max_short_side`` is given the image is downscaled (antialiased)
     so that its shorter side is at most that many pixels.
     """
@@ -64,13 +61,7 @@ def load_rgb(path: Path, max_short_side: int | None = None) -> Image.Image:
                 # JPEG draft decoding at 1/2, 1/4, 1/8 scale: it keeps both sides
                 # >= the request, so the shorter side stays >= max_short_side.
                 img.draft("RGB", (max_short_side, max_short_side))
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-                rgba = img.convert("RGBA")
-                img = Image.new("RGB", rgba.size, BACKGROUND)
-                img.paste(rgba, mask=rgba.getchannel("A"))
-            else:
-                img = img.convert("RGB")
+            img = pil_to_rgb(img)
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"cannot decode image {path}: {err}") from err
     short = min(img.size)
@@ -205,3 +196,41 @@ class ImageCrops(Dataset):
         if self.return_l:
             return lab[:1], ab
         return ab
+
+
+class ColorizerCrops(ImageCrops):
+    """Crops for the colorizer: the gray input and the chroma targets at both resolutions.
+
+    PixColor (Guadarrama et al. 2017), Sec. 3.2–3.3: the PixelCNN is trained on
+    the crop's chroma averaged down to ``lowres`` × ``lowres`` and quantized;
+    the refinement network learns to map exactly those bins (snapped to their
+    centres) back to the full-resolution chroma.
+
+    Items are dicts of tensors, for a crop resized to S = ``size``:
+        "l": float32 (1, S, S), L in [0, 100];
+        "ab": float32 (2, S, S), ab in Lab units;
+        "bins": int64 (2, lowres, lowres), the area-averaged ab, quantized.
+
+    The remaining arguments are those of :class:`ImageCrops`. The default
+    cache keeps every image at ``size / min_scale`` on its shorter side, so even
+    the smallest crop is downscaled, never upscaled.
+    """
+
+    def __init__(self, root: str | Path, size: int = 224, lowres: int = 28, min_scale: float = 0.5,
+                 cache_side: int | None = None, **kwargs) -> None:
+        if not isinstance(lowres, int) or lowres < 1 or size % lowres:
+            raise ValueError(f"lowres must be an int dividing size ({size}), got {lowres!r}")
+        if cache_side is None:
+            cache_side = math.ceil(size / min_scale)
+        super().__init__(root, size, "ab", min_scale=min_scale, cache_side=cache_side, **kwargs)
+        self.lowres = lowres
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        crop = np.asarray(self._crop(index))
+        lab = rgb_to_lab(torch.from_numpy(crop.copy()).permute(2, 0, 1).float() / 255.0)
+        ab = lab[1:]
+        # The mean chroma of each cell, as a 28×28 image of the crop would have it.
+        ab_low = torch.nn.functional.avg_pool2d(ab[None], self.size // self.lowres)[0]
+        return {"l": lab[:1], "ab": ab, "bins": quantize_ab(ab_low, self.num_classes)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from colorize.dataset import ImageCrops
+from colorize.dataset import ColorizerCrops, ImageCrops
 
 # Training crops are fixed functions of their index (deterministic=True), and
 # each image offers this many distinct ones: the trainer draws indices per
@@ -43,3 +43,13 @@ def crops(root: str | Path, split: str, size: int, channels: str, train: bool, *
         kwargs.setdefault("crops_per_image", TRAIN_CROPS_PER_IMAGE)
         return ImageCrops(folder, size, channels, deterministic=True, flip=True, **kwargs)
     return ImageCrops(folder, size, channels, deterministic=True, flip=False, **kwargs)
+
+
+def colorizer_crops(root: str | Path, split: str, train: bool, **kwargs) -> ColorizerCrops:
+    """The colorizer's crops (gray, full-res ab, 28×28 bins), random for training, fixed otherwise."""
+    folder = split_dir(root, split)
+    if folder is None:
+        raise FileNotFoundError(f"data folder {root} has no {split!r} split")
+    if train:
+        kwargs.setdefault("crops_per_image", TRAIN_CROPS_PER_IMAGE)
+    return ColorizerCrops(folder, deterministic=True, flip=train, **kwargs)

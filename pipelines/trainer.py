@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from colorize.checkpoint import load_training_state, save_model, save_training_state
+from colorize.checkpoint import load_training_state, restore_state, save_model, save_training_state
 from safetensors.torch import load_file
 
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
@@ -88,6 +88,8 @@ class Trainer:
         device: torch.device,
         run_info: dict[str, Any] | None = None,
         evaluate: EvalFn | None = None,
+        parameters: list[torch.nn.Parameter] | None = None,
+        stage: str | None = None,
     ):
         self.model = model.to(device)
         self.dataset = dataset
@@ -97,9 +99,16 @@ class Trainer:
         self.device = device
         self.run_info = run_info or {}
         self.evaluate = evaluate
+        # Only what this run trains: a frozen backbone, or another stage's
+        # network, keeps its weights and costs no optimizer state.
+        self.parameters = list(model.parameters()) if parameters is None else list(parameters)
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            self.parameters, lr=config.learning_rate, weight_decay=config.weight_decay
         )
+        self.stage = stage
+        # A staged model keeps each stage's optimizer state, trainer.json and
+        # log in run_dir/<stage>, so stages resume independently.
+        self.state_dir = self.run_dir / stage if stage else self.run_dir
         self.step = 0
         self.metrics: dict[str, float] = {}
 
@@ -114,19 +123,23 @@ class Trainer:
         weights = self.run_dir / "model.safetensors"
         if not weights.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint in {self.run_dir}")
-        self.model.load_state_dict(load_file(str(weights), device=str(self.device)))
-        state = load_training_state(self.run_dir, self.optimizer)
+        restore_state(self.model, load_file(str(weights), device=str(self.device)))
+        state = load_training_state(self.state_dir, self.optimizer)
         self.step = state["step"]
         self.metrics = state.get("metrics", {})
 
     def save(self) -> None:
-        info = {**self.run_info, "step": self.step, "metrics": self.metrics,
-                "trainer": asdict(self.config)}
+        progress = {"step": self.step, "metrics": self.metrics, "trainer": asdict(self.config)}
+        if self.stage:
+            stages = {**self.run_info.get("stages", {}), self.stage: progress}
+            info = {**self.run_info, "stages": stages}
+        else:
+            info = {**self.run_info, **progress}
         save_model(self.run_dir, self.model, **info)
-        save_training_state(self.run_dir, self.optimizer, step=self.step, metrics=self.metrics)
+        save_training_state(self.state_dir, self.optimizer, step=self.step, metrics=self.metrics)
 
     def log(self, record: dict[str, Any]) -> None:
-        with open(self.run_dir / "log.jsonl", "a") as f:
+        with open(self.state_dir / "log.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def fit(self, stop_after: int | None = None) -> dict[str, float]:
@@ -136,7 +149,7 @@ class Trainer:
         ``fit`` continue it as if nothing had happened. Returns the last
         evaluation metrics.
         """
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         end_step = self.config.max_steps
         if stop_after is not None:
             end_step = min(end_step, self.step + stop_after)
@@ -151,7 +164,7 @@ class Trainer:
                 raise FloatingPointError(f"loss became {loss.item()} at step {self.step}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip)
             self.optimizer.step()
             self.step += 1
             bar.update()

@@ -1,0 +1,122 @@
+"""Turning what a user hands over (a path, a PIL image, a numpy array) into an sRGB tensor.
+
+Every accepted input ends as float sRGB (3, H, W) in [0, 1]. Gray inputs are
+replicated to three channels; transparency is composited on white (the
+colour a transparent pixel shows in a viewer, and neutral in ab); EXIF
+orientation is applied, so the output is upright like the photo on screen.
+Anything else is a clear error: the input is never guessed at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Transparent pixels are composited on white: the corpus' cut-outs (tuxpaint
+# stamps) are drawn for a white page, and white has a = b = 0, so it adds no
+# spurious chroma to the ab targets.
+BACKGROUND = (255, 255, 255)
+ImageInput = str | Path | Image.Image | np.ndarray
+
+
+def pil_to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL image → upright 8-bit RGB, transparency composited on ``BACKGROUND``."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        img = Image.new("RGB", rgba.size, BACKGROUND)
+        img.paste(rgba, mask=rgba.getchannel("A"))
+        return img
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # 16-bit and float gray: PIL's convert("RGB") clips instead of scaling.
+        return Image.fromarray(array_to_uint8(np.asarray(img))).convert("RGB")
+    return img.convert("RGB")
+
+
+def array_to_uint8(array: np.ndarray) -> np.ndarray:
+    """A high-depth gray PIL array → uint8: integers above 255 are 16-bit, floats are [0, 1] or [0, 255]."""
+    if np.issubdtype(array.dtype, np.integer):
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ValueError(f"integer image values must lie in [0, 65535], got {array.max()}")
+        scale = 257.0 if array.size and array.max() > 255 else 1.0
+    else:
+        if not np.isfinite(array).all():
+            raise ValueError("the image contains NaN or infinity")
+        scale = 1 / 255 if array.size and array.max() <= 1 else 1.0
+    return np.clip(np.round(array.astype(np.float64) / scale), 0, 255).astype(np.uint8)
+
+
+def array_to_rgb(array: np.ndarray) -> torch.Tensor:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) → float sRGB (3, H, W) in [0, 1].
+
+    uint8 is 0–255, uint16 0–65535, floats must already lie in [0, 1]. An
+    alpha channel is composited on white.
+    """
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"an image array must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {array.shape}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"the image is empty: {array.shape}")
+    if array.dtype == bool:
+        raise ValueError("a boolean array is a mask, not an image")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ValueError("the image array contains NaN or infinity")
+        if array.min() < 0 or array.max() > 1:
+            raise ValueError(
+                f"a float image must lie in [0, 1], got [{array.min():.3g}, {array.max():.3g}]; "
+                "divide 8-bit values by 255"
+            )
+        values = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    elif np.issubdtype(array.dtype, np.integer):
+        scale = 65535.0 if array.dtype == np.uint16 else 255.0
+        if array.min() < 0 or array.max() > scale:
+            raise ValueError(f"integer image values must lie in [0, {scale:.0f}]")
+        values = torch.from_numpy(array.astype(np.float32) / scale)
+    else:
+        raise ValueError(f"cannot read an image array of dtype {array.dtype}")
+    values = values.permute(2, 0, 1)
+    if values.shape[0] == 4:
+        alpha = values[3:]
+        values = values[:3] * alpha + (1 - alpha) * values.new_tensor(BACKGROUND)[:, None, None] / 255
+    if values.shape[0] == 1:
+        values = values.expand(3, -1, -1)
+    return values.contiguous()
+
+
+def load_image(image: ImageInput) -> torch.Tensor:
+    """A path, PIL image or numpy array → float sRGB (3, H, W) in [0, 1].
+
+    Raises FileNotFoundError for a missing path, ValueError for a file that is
+    not a readable image or an array that is not one, TypeError for anything else.
+    """
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such image file: {path}")
+        try:
+            with Image.open(path) as img:
+                img.load()
+                rgb = pil_to_rgb(img)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+            raise ValueError(f"cannot decode image {path}: {err}") from err
+        return array_to_rgb(np.asarray(rgb))
+    if isinstance(image, Image.Image):
+        return array_to_rgb(np.asarray(pil_to_rgb(image)))
+    if isinstance(image, np.ndarray):
+        return array_to_rgb(image)
+    raise TypeError(
+        f"image must be a path, a PIL image or a numpy array, got {type(image).__name__}"
+    )
+
+
+def tensor_to_pil(rgb: torch.Tensor) -> Image.Image:
+    """float sRGB (3, H, W) in [0, 1] → 8-bit RGB PIL image (rounded, clamped)."""
+    array = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array, mode="RGB")

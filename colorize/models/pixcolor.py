@@ -1,0 +1,153 @@
+"""PixColor: conditioning network + conditional Gated PixelCNN on 28×28 ab + refinement network.
+
+PixColor (Guadarrama et al. 2017), Sec. 3 and Fig. 2:
+
+1. the conditioning network reads L at 224×224 and gives a 28×28×D map;
+2. a Gated PixelCNN (van den Oord et al. 2016), conditioned on that map at
+   every layer (Sec. 2.3 there), models the 28×28 chroma as 32 bins per
+   channel, a before b at each pixel, trained by maximum likelihood with
+   teacher forcing; sampling it gives diverse low-res colourings;
+3. the refinement network turns L at the working resolution plus a low-res
+   sample into ab at the working resolution.
+
+Stages 1+2 and stage 3 train separately (Sec. 3.3): the refinement network
+learns from ground truth, never from samples. This module holds the three
+networks and their losses; :mod:`colorize.colorizer` runs inference.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from colorize.color import NUM_AB_BINS, dequantize_ab
+from colorize.models.conditioning import BACKBONE_SIZE, ConditioningConfig, ConditioningNetwork
+from colorize.models.gated_pixelcnn import PRESETS as GATED_PRESETS
+from colorize.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
+from colorize.models.refinement import RefinementConfig, RefinementNetwork
+
+STAGES = ("decoder", "refine")
+LOWRES_SIZE = 28  # PixColor Sec. 3.2: chroma is sampled at 28×28
+
+
+def decoder_config(preset: str, cond_map_channels: int) -> GatedPixelCNNConfig:
+    """The 2-channel, 32-bin Gated PixelCNN preset, conditioned on a D-channel map."""
+    return GatedPixelCNNConfig(
+        num_channels=2, num_classes=NUM_AB_BINS, cond_map_channels=cond_map_channels,
+        **GATED_PRESETS[preset],
+    )
+
+
+@dataclass
+class PixColorConfig:
+    conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
+    decoder: GatedPixelCNNConfig = field(default_factory=lambda: decoder_config("small", 64))
+    refinement: RefinementConfig = field(default_factory=RefinementConfig)
+    working_size: int = BACKBONE_SIZE  # side of the refinement network's input and output
+
+    def __post_init__(self):
+        # Rebuilt from JSON, the parts arrive as plain dicts.
+        for name, cls in [("conditioning", ConditioningConfig), ("decoder", GatedPixelCNNConfig),
+                          ("refinement", RefinementConfig)]:
+            if isinstance(getattr(self, name), dict):
+                setattr(self, name, cls(**getattr(self, name)))
+        if self.decoder.num_channels != 2 or self.decoder.num_classes != NUM_AB_BINS:
+            raise ValueError(f"the decoder must model 2 channels × {NUM_AB_BINS} bins of ab")
+        if self.decoder.cond_map_channels != self.conditioning.channels:
+            raise ValueError(
+                f"decoder cond_map_channels ({self.decoder.cond_map_channels}) must equal the "
+                f"conditioning map's channels ({self.conditioning.channels})"
+            )
+        if self.conditioning.map_size != LOWRES_SIZE:
+            raise ValueError(f"the conditioning map must be {LOWRES_SIZE}×{LOWRES_SIZE}")
+        if self.working_size % 4:
+            raise ValueError(f"working_size must be divisible by 4, got {self.working_size}")
+
+
+def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blocks: int) -> dict:
+    return dict(
+        conditioning=ConditioningConfig(channels=cond, num_blocks=adapter_blocks),
+        decoder=decoder_config(decoder, cond),
+        refinement=RefinementConfig(width=width, num_blocks=refine_blocks),
+    )
+
+
+PRESETS = {
+    "tiny": _preset(cond=12, adapter_blocks=1, decoder="tiny", width=8, refine_blocks=1),
+    "small": _preset(cond=64, adapter_blocks=2, decoder="small", width=32, refine_blocks=3),
+    "base": _preset(cond=128, adapter_blocks=3, decoder="base", width=48, refine_blocks=4),
+}
+
+
+class PixColor(nn.Module):
+    """The three networks of the colorizer. Tensors:
+
+    * ``l_backbone`` (B, 1, 224, 224): L in [0, 100], the conditioning input;
+    * ``l_work`` (B, 1, S, S): L at the working resolution S = ``working_size``;
+    * ``ab_bins`` (B, 2, 28, 28): int64 bins in [0, 32);
+    * ``ab_work`` (B, 2, S, S): ab in Lab units.
+    """
+
+    model_name = "pixcolor"
+
+    def __init__(self, config: PixColorConfig):
+        super().__init__()
+        self.config = config
+        self.conditioning = ConditioningNetwork(config.conditioning)
+        self.decoder = GatedPixelCNN(config.decoder)
+        self.refinement = RefinementNetwork(config.refinement)
+
+    @classmethod
+    def from_preset(cls, preset: str = "small", **overrides: Any) -> PixColor:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+        return cls(PixColorConfig(**{**copy.deepcopy(PRESETS[preset]), **overrides}))
+
+    @classmethod
+    def from_config_dict(cls, config: dict[str, Any]) -> PixColor:
+        return cls(PixColorConfig(**config))
+
+    def decoder_loss(self, l_backbone: torch.Tensor, ab_bins: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced NLL of the low-res chroma given the gray image, nats per value."""
+        return self.decoder.loss(ab_bins, self.conditioning(l_backbone))
+
+    def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
+                        ab_work: torch.Tensor) -> torch.Tensor:
+        """L1 loss of the refined chroma, fed the ground truth's low-res bins (Sec. 3.3)."""
+        return self.refinement.loss(l_work, dequantize_ab(ab_bins), ab_work)
+
+    @torch.no_grad()
+    def sample_lowres(self, l_backbone: torch.Tensor, num_samples: int, temperature: float = 1.0,
+                      generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
+        """B gray images (B, 1, 224, 224) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch."""
+        cond = self.conditioning(l_backbone).repeat_interleave(num_samples, dim=0)
+        return self.decoder.sample(cond.shape[0], LOWRES_SIZE, LOWRES_SIZE, cond=cond,
+                                   temperature=temperature, generator=generator, progress=progress)
+
+    @torch.no_grad()
+    def refine(self, l_work: torch.Tensor, ab_bins: torch.Tensor) -> torch.Tensor:
+        """L (B, 1, S, S) and bins (B·N, 2, 28, 28), image-major → ab (B·N, 2, S, S)."""
+        l_work = l_work.repeat_interleave(ab_bins.shape[0] // l_work.shape[0], dim=0)
+        return self.refinement(l_work, dequantize_ab(ab_bins))
+
+    def pretrained_keys(self) -> set[str]:
+        """State-dict keys that the installed package provides and checkpoints leave out."""
+        return self.conditioning.pretrained_keys("conditioning.")
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def stage_parameters(self, stage: str) -> list[nn.Parameter]:
+        """What each training stage updates: adapter (+ backbone if fine-tuned) and decoder, or refinement."""
+        if stage == "decoder":
+            params = list(self.conditioning.adapter.parameters()) + list(self.decoder.parameters())
+            if self.config.conditioning.finetune_backbone:
+                params += list(self.conditioning.backbone.parameters())
+            return params
+        if stage == "refine":
+            return list(self.refinement.parameters())
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")

@@ -1,0 +1,211 @@
+"""Train the colorizer, stage by stage, or the baselines it is compared with.
+
+    python -m pipelines.train_colorizer --data DIR --out RUN_DIR [--stage decoder|refine]
+        [--preset tiny|small|base] [--max-steps N] [--resume]
+
+PixColor (Guadarrama et al. 2017), Sec. 3:
+
+* ``--stage decoder`` trains the adaptation network and the conditional Gated
+  PixelCNN by cross-entropy on 28×28 ab bins, teacher-forced (the backbone
+  stays frozen unless ``--finetune-backbone``);
+* ``--stage refine`` trains the refinement network with an L1 loss on the
+  ground truth's own low-res bins, never on samples (Sec. 3.3).
+
+Both stages write into the same RUN_DIR (``model.safetensors`` +
+``config.json`` rebuild the whole colorizer); each keeps its optimizer state
+and log in ``RUN_DIR/<stage>/`` and resumes on its own. At every checkpoint a
+PNG grid of validation images (gray, samples, ground truth) is written to
+``RUN_DIR/<stage>/grid_<step>.png``.
+
+Two more stages train the baselines of ``pipelines.evaluate_colorizer`` on the
+very same crops, each into its own RUN_DIR:
+
+* ``--stage unconditional``: the same Gated PixelCNN preset without the gray
+  image, to measure what conditioning is worth in bits/dim;
+* ``--stage regression``: an L2 regression of 28×28 ab from the same
+  conditioning network, the deterministic alternative to sampling.
+
+The same command trains on a GPU when one is present (``--device auto``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from colorize.checkpoint import load_model
+from colorize.color import AB_SCALE, lab_to_rgb
+from colorize.colorizer import resize
+from colorize.device import DEVICE_CHOICES, resolve_device
+from colorize.models import build_model
+from colorize.models.ab_regression import AbRegression, AbRegressionConfig
+from colorize.models.conditioning import BACKBONE_SIZE
+from colorize.models.pixcolor import PRESETS, PixColor
+from pipelines.corpus import colorizer_crops, split_dir
+from pipelines.sample_grid import write_grid
+from pipelines.trainer import Trainer, TrainerConfig
+
+STAGES = ("decoder", "refine", "unconditional", "regression")
+MODEL_OF_STAGE = {"decoder": "pixcolor", "refine": "pixcolor", "unconditional": "gated_pixelcnn",
+                  "regression": "ab_regression"}
+# Metric shown on the progress bar and reported on the validation split, per stage.
+METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", "regression": "mse_ab"}
+
+
+def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor]):
+    """One batch of :class:`ColorizerCrops` → (loss, per-item metric sum, item count)."""
+    device = next(model.parameters()).device
+    lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
+    if stage == "decoder":
+        loss = model.decoder_loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), bins)
+        return loss, loss.item() / math.log(2)
+    if stage == "unconditional":
+        loss = model.loss(bins)
+        return loss, loss.item() / math.log(2)
+    if stage == "refine":
+        loss = model.refinement_loss(lightness, bins, ab)
+        return loss, loss.item() * AB_SCALE  # mean |error| in ab units
+    ab_low = F.avg_pool2d(ab, ab.shape[-1] // bins.shape[-1])
+    loss = model.loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), ab_low)
+    return loss, loss.item() * AB_SCALE**2  # mean squared error in ab units²
+
+
+@torch.no_grad()
+def validation_metric(model, stage: str, dataset, batch_size: int) -> float:
+    """The stage's metric averaged over the validation crops (all batches weighted by size)."""
+    total, count = 0.0, 0
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    for batch in loader:
+        _, value = batch_losses(model, stage, batch)
+        total, count = total + value * len(batch["l"]), count + len(batch["l"])
+    return total / count
+
+
+@torch.no_grad()
+def sample_rows(model: PixColor, dataset, num_images: int, num_samples: int, seed: int):
+    """Grid rows for the first validation crops: [gray, sample 1..N, ground truth]."""
+    items = [dataset[i] for i in range(min(num_images, len(dataset)))]
+    device = next(model.parameters()).device
+    lightness = torch.stack([item["l"] for item in items]).to(device)
+    truth = lab_to_rgb(torch.cat([lightness, torch.stack([item["ab"] for item in items]).to(device)], 1))
+    generator = torch.Generator().manual_seed(seed)
+    bins = model.sample_lowres(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), num_samples,
+                               generator=generator)
+    ab = model.refine(lightness, bins)
+    l_rep = lightness.repeat_interleave(num_samples, dim=0)
+    samples = lab_to_rgb(torch.cat([l_rep, ab], 1)).view(len(items), num_samples, 3, *ab.shape[-2:])
+    gray = lab_to_rgb(torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1))
+    return [[gray[i], *samples[i], truth[i]] for i in range(len(items))]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="corpus folder (with train/val/test) or an image folder")
+    parser.add_argument("--out", required=True, help="run folder for the checkpoint, logs and grids")
+    parser.add_argument("--stage", default="decoder", choices=STAGES)
+    parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
+                        help="model size, used when the run folder holds no model yet")
+    parser.add_argument("--finetune-backbone", action="store_true",
+                        help="also train EfficientNet-Lite0 (it is then stored in the checkpoint)")
+    parser.add_argument("--max-steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--size", type=int, default=BACKBONE_SIZE,
+                        help="working resolution of the crops, used when the run folder holds no model yet")
+    parser.add_argument("--min-scale", type=float, default=0.5,
+                        help="smallest crop side as a fraction of the image's shorter side")
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--val-crops-per-image", type=int, default=2)
+    parser.add_argument("--grid-images", type=int, default=4, help="validation images in the PNG grid")
+    parser.add_argument("--grid-samples", type=int, default=3, help="samples per image in the PNG grid")
+    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument("--resume", action="store_true", help="continue this stage in --out")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop after this many steps of this invocation, keeping the "
+                             "--max-steps schedule (for time-limited jobs; --resume continues)")
+    return parser.parse_args(argv)
+
+
+def build_or_load(args: argparse.Namespace, out: Path) -> tuple[torch.nn.Module, dict]:
+    """The run folder's model if it has one (the other stage may have made it), else a new one."""
+    want = MODEL_OF_STAGE[args.stage]
+    if (out / "config.json").is_file():
+        model, config = load_model(out)
+        if config["model"] != want:
+            raise SystemExit(f"{out} holds a {config['model']} model; stage {args.stage} trains a {want}")
+        if config.get("preset") not in (None, args.preset):
+            print(f"{out} holds a {config['preset']} model; --preset {args.preset} is ignored")
+        return model, {k: v for k, v in config.items() if k not in ("model", "config")}
+    conditioning = dataclasses.replace(PRESETS[args.preset]["conditioning"],
+                                       finetune_backbone=args.finetune_backbone)
+    if want == "pixcolor":
+        model = PixColor.from_preset(args.preset, conditioning=conditioning, working_size=args.size)
+    elif want == "ab_regression":
+        model = AbRegression(AbRegressionConfig(conditioning=conditioning))
+    else:
+        model = build_model("gated_pixelcnn", preset=args.preset, num_channels=2, num_classes=32)
+    info = {"preset": args.preset, "data": {"size": args.size, "min_scale": args.min_scale}}
+    return model, info
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(argv)
+    out = Path(args.out)
+    # The unconditional and regression baselines have one stage: no subfolder.
+    staged = MODEL_OF_STAGE[args.stage] == "pixcolor"
+    state_dir = out / args.stage if staged else out
+    if not args.resume and (state_dir / "trainer.json").exists():
+        raise SystemExit(f"{out} has already trained stage {args.stage}; pass --resume to continue it")
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+
+    model, run_info = build_or_load(args, out)
+    size = run_info["data"]["size"]
+    min_scale = run_info["data"]["min_scale"]
+    train_set = colorizer_crops(args.data, "train", train=True, size=size, min_scale=min_scale,
+                                seed=args.seed)
+    val_set = None
+    if split_dir(args.data, "val") is not None:
+        val_set = colorizer_crops(args.data, "val", train=False, size=size, min_scale=min_scale,
+                                  crops_per_image=args.val_crops_per_image)
+    params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
+    trained = sum(p.numel() for p in (params or model.parameters()))
+    print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({args.preset}), {trained:,} trained "
+          f"parameters; {len(train_set.paths)} training images at {size}×{size}; device {device}")
+
+    metric = METRIC_OF_STAGE[args.stage]
+    trainer: Trainer | None = None
+
+    def evaluate(model) -> dict[str, float]:
+        metrics = {}
+        if val_set is not None:
+            metrics[f"val_{metric}"] = validation_metric(model, args.stage, val_set, args.batch_size)
+            if staged and args.grid_images > 0 and args.grid_samples > 0:
+                rows = sample_rows(model, val_set, args.grid_images, args.grid_samples, args.seed)
+                write_grid(state_dir / f"grid_{trainer.step:06d}.png", rows)
+        return metrics
+
+    def loss_fn(model, batch):
+        loss, value = batch_losses(model, args.stage, batch)
+        return loss, {metric: value}
+
+    config = TrainerConfig(
+        max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
+        checkpoint_every=args.checkpoint_every, num_workers=args.num_workers, seed=args.seed,
+    )
+    trainer = Trainer(model, train_set, loss_fn, out, config, device, run_info, evaluate,
+                      parameters=params, stage=args.stage if staged else None)
+    if args.resume:
+        trainer.resume()
+    return trainer.fit(stop_after=args.stop_after)
+
+
+if __name__ == "__main__":
+    main()
