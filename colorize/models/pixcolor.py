@@ -78,8 +78,8 @@ def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blo
 
 PRESETS = {
     "tiny": _preset(cond=12, adapter_blocks=1, decoder="tiny", width=8, refine_blocks=1),
-    "small": _preset(cond=64, adapter_blocks=2, decoder="small", width=32, refine_blocks=3),
-    "base": _preset(cond=128, adapter_blocks=3, decoder="base", width=48, refine_blocks=4),
+    "small": _preset(cond=64, adapter_blocks=2, decoder="small", width=16, refine_blocks=2),
+    "base": _preset(cond=128, adapter_blocks=3, decoder="base", width=32, refine_blocks=3),
 }
 
 

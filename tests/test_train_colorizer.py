@@ -1,0 +1,74 @@
+"""The colorizer's training pipeline: stages, checkpoints that rebuild the colorizer, grids, baselines."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorize import Colorizer
+from colorize.checkpoint import load_model
+from colorize.models.ab_regression import AbRegression
+from colorize.models.gated_pixelcnn import GatedPixelCNN
+from pipelines.train_colorizer import main
+
+TINY = ["--preset", "tiny", "--batch-size", "2", "--size", "56", "--device", "cpu"]
+
+
+def run(corpus, out, *extra):
+    return main(["--data", str(corpus), "--out", str(out), *TINY, *extra])
+
+
+def state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def test_stages_share_one_checkpoint_that_rebuilds_the_colorizer(corpus, tmp_path):
+    out = tmp_path / "run"
+    metrics = run(corpus, out, "--stage", "decoder", "--max-steps", "4", "--checkpoint-every", "2",
+                  "--grid-images", "1", "--grid-samples", "1")
+    assert 0 < metrics["val_bpd"] < 6  # bits per ab value, at most log2(32) = 5 for a fair guess
+    grid = Image.open(out / "decoder" / "grid_000004.png")
+    assert grid.size == (3 * 56 + 2 * 2, 56)  # gray | 1 sample | ground truth, 2-px gaps
+    assert (out / "decoder" / "grid_000002.png").is_file()
+
+    after_decoder, _ = load_model(out)
+    run(corpus, out, "--stage", "refine", "--max-steps", "3", "--grid-images", "0")
+    after_refine, config = load_model(out)
+    # Each stage trains only its own network.
+    for key, value in after_decoder.decoder.state_dict().items():
+        assert torch.equal(value, after_refine.decoder.state_dict()[key]), key
+    assert any(not torch.equal(v, after_refine.refinement.state_dict()[k])
+               for k, v in after_decoder.refinement.state_dict().items())
+    assert config["stages"]["decoder"]["step"] == 4 and config["stages"]["refine"]["step"] == 3
+    assert (out / "refine" / "trainer.json").is_file() and (out / "decoder" / "trainer.json").is_file()
+
+    images = Colorizer.from_pretrained(out, device="cpu").colorize(
+        np.full((20, 30), 128, dtype=np.uint8), num_samples=1, seed=0
+    )
+    assert len(images) == 1 and images[0].size == (30, 20)
+
+
+def test_a_stage_resumes_and_refuses_to_restart(corpus, tmp_path):
+    out = tmp_path / "run"
+    run(corpus, out, "--stage", "refine", "--max-steps", "4", "--stop-after", "2", "--grid-images", "0")
+    assert json.loads((out / "config.json").read_text())["stages"]["refine"]["step"] == 2
+    with pytest.raises(SystemExit, match="--resume"):
+        run(corpus, out, "--stage", "refine", "--max-steps", "4", "--grid-images", "0")
+    run(corpus, out, "--stage", "refine", "--max-steps", "4", "--grid-images", "0", "--resume")
+    assert json.loads((out / "config.json").read_text())["stages"]["refine"]["step"] == 4
+    log = [json.loads(line) for line in (out / "refine" / "log.jsonl").read_text().splitlines()]
+    assert any("l1_ab" in record for record in log) and any("val_l1_ab" in record for record in log)
+
+
+def test_baselines_train_into_their_own_run_folders(corpus, tmp_path):
+    run(corpus, tmp_path / "uncond", "--stage", "unconditional", "--max-steps", "2")
+    run(corpus, tmp_path / "regress", "--stage", "regression", "--max-steps", "2")
+    uncond, _ = load_model(tmp_path / "uncond")
+    regress, _ = load_model(tmp_path / "regress")
+    assert isinstance(uncond, GatedPixelCNN) and not uncond.is_conditional
+    assert isinstance(regress, AbRegression)
+    # A run folder holds one kind of model.
+    with pytest.raises(SystemExit, match="gated_pixelcnn"):
+        run(corpus, tmp_path / "uncond", "--stage", "refine", "--max-steps", "2")
