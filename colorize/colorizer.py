@@ -76,6 +76,35 @@ class Colorizer:
         return cls(model, resolved)
 
     @torch.no_grad()
+    def sample_chroma(
+        self,
+        lightness: torch.Tensor,
+        num_samples: int = 4,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """L (1, 1, H, W) in [0, 100] → (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28))."""
+        size = self.model.config.working_size
+        # 1. Condition on the gray image, squashed to the backbone's square input.
+        l_backbone = resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE)
+        # 2. Sample N low-res chroma maps from the conditional PixelCNN, one batch.
+        bins = self.model.sample_lowres(l_backbone, num_samples, temperature, generator, progress)
+        # 3. Refine them to the working resolution against the gray image's edges.
+        return self.model.refine(resize(lightness, size, size), bins), bins
+
+    @staticmethod
+    def full_resolution(lightness: torch.Tensor, ab_work: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """4. L (1, 1, H, W) and ab (M, 2, S, S) → (sRGB (M, 3, H, W), ab (M, 2, H, W)).
+
+        The chroma is stretched back to the photo's own size and aspect and
+        joined with its own, untouched L.
+        """
+        ab = resize(ab_work, *lightness.shape[-2:])
+        lab = torch.cat([lightness.expand(ab.shape[0], -1, -1, -1), ab], dim=1)
+        return lab_to_rgb(lab), ab
+
+    @torch.no_grad()
     def colorize_lightness(
         self,
         lightness: torch.Tensor,
@@ -84,24 +113,18 @@ class Colorizer:
         generator: torch.Generator | None = None,
         progress: bool = False,
     ) -> Colorization:
-        """L (1, H, W) in [0, 100] → N colorizations, drawn as one batch."""
+        """L (1, H, W) in [0, 100] → N colorizations as tensors, drawn as one batch."""
+        lightness = self._check_lightness(lightness)
+        ab_work, bins = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
+        rgb, ab = self.full_resolution(lightness, ab_work)
+        return Colorization(rgb=rgb, ab=ab, lowres_bins=bins)
+
+    def _check_lightness(self, lightness: torch.Tensor) -> torch.Tensor:
         if lightness.dim() != 3 or lightness.shape[0] != 1:
             raise ValueError(f"lightness must be (1, H, W), got {tuple(lightness.shape)}")
-        lightness = lightness.to(self.device, torch.float32)[None]
-        height, width = lightness.shape[-2:]
-        size = self.model.config.working_size
+        return lightness.to(self.device, torch.float32)[None]
 
-        # 1. Condition on the gray image, squashed to the backbone's square input.
-        l_backbone = resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE)
-        # 2. Sample N low-res chroma maps from the conditional PixelCNN, one batch.
-        bins = self.model.sample_lowres(l_backbone, num_samples, temperature, generator, progress)
-        # 3. Refine them to the working resolution against the gray image's edges.
-        ab_work = self.model.refine(resize(lightness, size, size), bins)
-        # 4. Back to the photo's own size and aspect, under its own L.
-        ab = resize(ab_work, height, width)
-        lab = torch.cat([lightness.expand(num_samples, -1, -1, -1), ab], dim=1)
-        return Colorization(rgb=lab_to_rgb(lab), ab=ab, lowres_bins=bins)
-
+    @torch.no_grad()
     def colorize(
         self,
         image: ImageInput,
@@ -129,5 +152,9 @@ class Colorizer:
             generator.seed()
         else:
             generator.manual_seed(seed)
-        result = self.colorize_lightness(lightness, num_samples, temperature, generator, progress)
-        return [tensor_to_pil(rgb) for rgb in result.rgb]
+        lightness = self._check_lightness(lightness)
+        ab_work, _ = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
+        # One full-resolution sample at a time: a 24-megapixel photo would
+        # otherwise hold N float copies of itself in Lab and in RGB at once.
+        return [tensor_to_pil(self.full_resolution(lightness, ab_work[n:n + 1])[0][0])
+                for n in range(num_samples)]
