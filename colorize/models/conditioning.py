@@ -14,8 +14,9 @@ exactly the input the classifier was trained on.
 
 The adaptation network taps the backbone at strides 8, 16 and 32 (28², 14²
 and 7² cells at 224), projects each to D channels, upsamples them to 28×28,
-sums them, and mixes the sum with a few residual 3×3 convolutions: fine
-strides carry edges, coarse ones carry what the object is.
+adds the gray image itself averaged to 28×28, and mixes the sum with a few
+residual 3×3 convolutions: fine strides carry edges, coarse ones carry what
+the object is, and the gray values bound how much colour a cell can have.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.color import lab_to_rgb
+from colorize.color import lab_to_rgb, normalize_l
 
 BACKBONE_SIZE = 224  # the resolution EfficientNet-Lite0 was trained at
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -119,16 +120,25 @@ class ResidualBlock(nn.Module):
 
 
 class AdaptationNetwork(nn.Module):
-    """Backbone taps → conditioning map (B, D, size, size)."""
+    """Backbone taps and the gray image → conditioning map (B, D, size, size).
+
+    Besides the three taps, L itself, averaged to size × size, enters through
+    a 3×3 convolution: the backbone's features say what things are, but the
+    exact local lightness is what bounds the chroma (near black or white, the
+    sRGB gamut leaves almost none), and ImageNet features do not keep it.
+    """
 
     def __init__(self, channels: int, num_blocks: int, size: int):
         super().__init__()
         self.size = size
         self.project = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in TAP_CHANNELS)
+        self.project_gray = nn.Conv2d(1, channels, 3, padding=1)
         self.blocks = nn.Sequential(*(ResidualBlock(channels) for _ in range(num_blocks)))
 
-    def forward(self, taps: list[torch.Tensor]) -> torch.Tensor:
-        fused = 0
+    def forward(self, taps: list[torch.Tensor], lightness: torch.Tensor) -> torch.Tensor:
+        """taps: the :class:`Backbone` outputs; lightness (B, 1, H, W) in [0, 100]."""
+        gray = F.adaptive_avg_pool2d(normalize_l(lightness), self.size)
+        fused = self.project_gray(gray)
         for project, tap in zip(self.project, taps):
             # Bilinear, not transposed convolutions: no checkerboard in the map
             # that every PixelCNN layer adds to its pre-activations.
@@ -161,7 +171,7 @@ class ConditioningNetwork(nn.Module):
                 f"the conditioning network expects L of shape (B, 1, {BACKBONE_SIZE}, "
                 f"{BACKBONE_SIZE}), got {tuple(lightness.shape)}"
             )
-        return self.adapter(self.backbone(gray_to_imagenet(lightness)))
+        return self.adapter(self.backbone(gray_to_imagenet(lightness)), lightness)
 
     def pretrained_keys(self, prefix: str = "") -> set[str]:
         """The frozen backbone's state-dict keys: the package's ImageNet weights.
