@@ -1,6 +1,6 @@
 """The ``colorize`` command line.
 
-    colorize models            the autoregressive model zoo: presets and sizes
+    colorize models            the model zoo and the colorizer: presets and sizes
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ def list_models(args: argparse.Namespace) -> int:
                 for c, k in setups.values()
             ]
             print(f"{name:<16} {preset:<7} " + " ".join(f"{n:>12,}" for n in counts))
+
+    from colorize.checkpoint import stored_state
+    from colorize.models.pixcolor import PRESETS, PixColor
+
+    print(f"\n{'colorizer':<16} {'preset':<7} {'trained params':>15} {'checkpoint MB':>14}")
+    for preset in PRESETS:
+        model = PixColor.from_preset(preset)
+        stored = sum(t.numel() * t.element_size() for t in stored_state(model).values())
+        print(f"{'pixcolor':<16} {preset:<7} {model.num_parameters(trainable_only=True):>15,} "
+              f"{stored / 1e6:>14.1f}")
     return 0
 
 
@@ -31,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorize", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    models = commands.add_parser("models", help="list the autoregressive models and their presets")
+    models = commands.add_parser("models", help="list the model zoo and the colorizer presets with their sizes")
     models.set_defaults(run=list_models)
     return parser
 
