@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from colorize.dataset import ImageCrops, list_images, load_rgb
+from colorize.color import quantize_ab
+from colorize.dataset import ColorizerCrops, ImageCrops, list_images, load_rgb
 
 SIZE = 8
 
@@ -146,3 +147,23 @@ def test_index_out_of_range(gray_folder):
     ds = ImageCrops(gray_folder, SIZE)
     with pytest.raises(IndexError, match="out of range"):
         ds[len(ds)]
+
+
+def test_colorizer_crops_pair_full_res_chroma_with_its_low_res_bins(corpus):
+    crops = ColorizerCrops(corpus / "train", size=56, lowres=28, deterministic=True)
+    item = crops[3]
+    assert item["l"].shape == (1, 56, 56) and item["ab"].shape == (2, 56, 56)
+    assert item["bins"].shape == (2, 28, 28) and item["bins"].dtype == torch.long
+    # Each bin is the quantized mean chroma of its 2×2 cell of the full-res crop.
+    cell_mean = item["ab"].reshape(2, 28, 2, 28, 2).mean(dim=(2, 4))
+    assert torch.equal(item["bins"], quantize_ab(cell_mean))
+    # The same L and ab as the plain ab crop of the same index.
+    plain = ImageCrops(corpus / "train", size=56, channels="ab", min_scale=0.5, deterministic=True,
+                       cache_side=112, return_l=True)
+    lightness, _ = plain[3]
+    assert torch.allclose(item["l"], lightness)
+
+
+def test_colorizer_crops_need_a_low_res_that_divides_the_size(corpus):
+    with pytest.raises(ValueError, match="lowres"):
+        ColorizerCrops(corpus / "train", size=50, lowres=28)
