@@ -74,6 +74,17 @@ def test_conditioning_rejects_a_wrong_input_size():
         net(torch.zeros(1, 1, 100, 100))
 
 
+def test_decoder_starts_unconditional_with_a_unit_scale_map():
+    torch.manual_seed(0)
+    model = PixColor.from_preset("tiny").eval()
+    lightness = torch.rand(3, 1, BACKBONE_SIZE, BACKBONE_SIZE) * 100
+    cond = model.conditioning(lightness)
+    assert abs(cond.std().item() - 1) < 0.1  # normalised, not the backbone's raw scale
+    bins = torch.randint(32, (3, 2, 28, 28))
+    other = model.conditioning(lightness.flip(0))
+    assert torch.equal(model.decoder.logits(bins, cond), model.decoder.logits(bins, other))
+
+
 def test_checkpoint_leaves_out_the_frozen_backbone_and_round_trips(tmp_path):
     torch.manual_seed(0)
     model = PixColor.from_preset("tiny")
@@ -91,6 +102,8 @@ def check_decoder_causality(positions) -> None:
     """d logits(c, i, j) / d ab is zero outside the past; d / d conditioning map is not."""
     torch.manual_seed(0)
     model = PixColor.from_preset("tiny").double().eval()
+    for layer in model.decoder.layers:  # as after training: the map projections start at zero
+        torch.nn.init.normal_(layer.cond_proj.map.weight, std=0.1)
     cond = model.conditioning(gray_l(skimage.data.chelsea()).double())  # the real map of a photo
     shape = (2, 28, 28)
     for c, i, j in positions:

@@ -134,6 +134,10 @@ class AdaptationNetwork(nn.Module):
         self.project = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in TAP_CHANNELS)
         self.project_gray = nn.Conv2d(1, channels, 3, padding=1)
         self.blocks = nn.Sequential(*(ResidualBlock(channels) for _ in range(num_blocks)))
+        # The taps are unbounded (MBConv outputs are linear, std ≈ 10 at stride 8);
+        # added raw to every PixelCNN layer they would saturate its gates.
+        # Normalised, the map has unit scale whatever the backbone gives.
+        self.norm = nn.GroupNorm(1, channels)
 
     def forward(self, taps: list[torch.Tensor], lightness: torch.Tensor) -> torch.Tensor:
         """taps: the :class:`Backbone` outputs; lightness (B, 1, H, W) in [0, 100]."""
@@ -145,7 +149,7 @@ class AdaptationNetwork(nn.Module):
             fused = fused + F.interpolate(
                 project(tap), size=(self.size, self.size), mode="bilinear", align_corners=False
             )
-        return self.blocks(fused)
+        return self.norm(self.blocks(fused))
 
 
 @dataclass

@@ -100,6 +100,13 @@ class PixColor(nn.Module):
         self.conditioning = ConditioningNetwork(config.conditioning)
         self.decoder = GatedPixelCNN(config.decoder)
         self.refinement = RefinementNetwork(config.refinement)
+        # The decoder starts as an unconditional model, its projections of the
+        # conditioning map at zero: an untrained map only adds noise to every
+        # gate, and training first has to learn to ignore it. From zero, each
+        # layer learns to use the gray image as far as it helps.
+        for layer in self.decoder.layers:
+            nn.init.zeros_(layer.cond_proj.map.weight)
+            nn.init.zeros_(layer.cond_proj.map.bias)
 
     @classmethod
     def from_preset(cls, preset: str = "small", **overrides: Any) -> PixColor:
