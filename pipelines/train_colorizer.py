@@ -119,10 +119,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="working resolution of the crops, used when the run folder holds no model yet")
     parser.add_argument("--min-scale", type=float, default=0.5,
                         help="smallest crop side as a fraction of the image's shorter side")
-    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--val-crops-per-image", type=int, default=2)
     parser.add_argument("--grid-images", type=int, default=4, help="validation images in the PNG grid")
-    parser.add_argument("--grid-samples", type=int, default=3, help="samples per image in the PNG grid")
+    parser.add_argument("--grid-samples", type=int, default=2, help="samples per image in the PNG grid")
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
