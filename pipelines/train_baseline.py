@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from colorize.device import DEVICE_CHOICES, resolve_device
+from colorize.device import resolve_device
 from colorize.models import available_models, build_model
 from pipelines.corpus import CHANNEL_SETUPS, crops, split_dir
 from pipelines.evaluate_nll import bits_per_dim
-from pipelines.trainer import Trainer, TrainerConfig
+from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
 
 
 def nll_loss(model, classes: torch.Tensor):
@@ -46,13 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="smallest crop side as a fraction of the image's shorter side")
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--val-crops-per-image", type=int, default=4)
-    parser.add_argument("--num-workers", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--stop-after", type=int, default=None,
-                        help="stop after this many steps of this invocation, keeping the "
-                             "--max-steps schedule (for time-limited jobs; --resume continues)")
+    add_run_arguments(parser, resume_help="continue the run in --out")
     return parser.parse_args(argv)
 
 

@@ -41,14 +41,14 @@ import torch.nn.functional as F
 from colorize.checkpoint import load_model
 from colorize.color import AB_SCALE, lab_to_rgb
 from colorize.colorizer import resize
-from colorize.device import DEVICE_CHOICES, resolve_device
+from colorize.device import resolve_device
 from colorize.models import build_model
 from colorize.models.ab_regression import AbRegression, AbRegressionConfig
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.pixcolor import PRESETS, PixColor
 from pipelines.corpus import colorizer_crops, split_dir
 from pipelines.sample_grid import write_grid
-from pipelines.trainer import Trainer, TrainerConfig
+from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
 
 STAGES = ("decoder", "refine", "unconditional", "regression")
 MODEL_OF_STAGE = {"decoder": "pixcolor", "refine": "pixcolor", "unconditional": "gated_pixelcnn",
@@ -123,13 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-crops-per-image", type=int, default=2)
     parser.add_argument("--grid-images", type=int, default=4, help="validation images in the PNG grid")
     parser.add_argument("--grid-samples", type=int, default=2, help="samples per image in the PNG grid")
-    parser.add_argument("--num-workers", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    parser.add_argument("--resume", action="store_true", help="continue this stage in --out")
-    parser.add_argument("--stop-after", type=int, default=None,
-                        help="stop after this many steps of this invocation, keeping the "
-                             "--max-steps schedule (for time-limited jobs; --resume continues)")
+    add_run_arguments(parser, resume_help="continue this stage in --out")
     return parser.parse_args(argv)
 
 

@@ -8,6 +8,7 @@ log, periodic checkpoints and ``--resume``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
+from safetensors.torch import load_file
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from colorize.checkpoint import load_training_state, restore_state, save_model, save_training_state
-from safetensors.torch import load_file
+from colorize.device import DEVICE_CHOICES
 
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
 EvalFn = Callable[[torch.nn.Module], dict[str, float]]
@@ -60,6 +62,17 @@ class StepBatchSampler(Sampler[list[int]]):
         for step in range(self.start_step, self.end_step):
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
             yield torch.randint(self.num_items, (self.batch_size,), generator=generator).tolist()
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, resume_help: str) -> None:
+    """The options every training pipeline shares: loader, seed, device, resuming."""
+    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument("--resume", action="store_true", help=resume_help)
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop after this many steps of this invocation, keeping the "
+                             "--max-steps schedule (for time-limited jobs; --resume continues)")
 
 
 def learning_rate(step: int, config: TrainerConfig) -> float:
