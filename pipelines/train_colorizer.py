@@ -14,7 +14,8 @@ PixColor (Guadarrama et al. 2017), Sec. 3:
 Both stages write into the same RUN_DIR (``model.safetensors`` +
 ``config.json`` rebuild the whole colorizer); each keeps its optimizer state
 and log in ``RUN_DIR/<stage>/`` and resumes on its own. At every checkpoint a
-PNG grid of validation images (gray, samples, ground truth) is written to
+PNG grid of validation images (gray, samples, ground truth; fixed training
+crops for a folder without a val split) is written to
 ``RUN_DIR/<stage>/grid_<step>.png``.
 
 Two more stages train the baselines of ``pipelines.evaluate_colorizer`` on the
@@ -169,6 +170,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if split_dir(args.data, "val") is not None:
         val_set = colorizer_crops(args.data, "val", train=False, size=size, min_scale=min_scale,
                                   crops_per_image=args.val_crops_per_image)
+    # A plain photo folder has no validation split: the grid then shows fixed
+    # training crops, so progress can still be seen.
+    grid_set = val_set or colorizer_crops(args.data, "train", train=False, size=size,
+                                          min_scale=min_scale, crops_per_image=1)
     params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
     trained = sum(p.numel() for p in (params or model.parameters()))
     print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({args.preset}), {trained:,} trained "
@@ -181,9 +186,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         metrics = {}
         if val_set is not None:
             metrics[f"val_{metric}"] = validation_metric(model, args.stage, val_set, args.batch_size)
-            if staged and args.grid_images > 0 and args.grid_samples > 0:
-                rows = sample_rows(model, val_set, args.grid_images, args.grid_samples, args.seed)
-                write_grid(state_dir / f"grid_{trainer.step:06d}.png", rows)
+        if staged and args.grid_images > 0 and args.grid_samples > 0:
+            rows = sample_rows(model, grid_set, args.grid_images, args.grid_samples, args.seed)
+            write_grid(state_dir / f"grid_{trainer.step:06d}.png", rows)
         return metrics
 
     def loss_fn(model, batch):

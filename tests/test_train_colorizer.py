@@ -72,3 +72,11 @@ def test_baselines_train_into_their_own_run_folders(corpus, tmp_path):
     # A run folder holds one kind of model.
     with pytest.raises(SystemExit, match="gated_pixelcnn"):
         run(corpus, tmp_path / "uncond", "--stage", "refine", "--max-steps", "2")
+
+
+def test_a_plain_photo_folder_trains_and_still_gets_a_grid(corpus, tmp_path):
+    out = tmp_path / "run"
+    metrics = main(["--data", str(corpus / "train"), "--out", str(out), *TINY, "--max-steps", "2",
+                    "--grid-images", "1", "--grid-samples", "1"])
+    assert metrics == {}  # no validation split to score
+    assert (out / "decoder" / "grid_000002.png").is_file()

@@ -14,9 +14,10 @@ exactly the input the classifier was trained on.
 
 The adaptation network taps the backbone at strides 8, 16 and 32 (28², 14²
 and 7² cells at 224), projects each to D channels, upsamples them to 28×28,
-adds the gray image itself averaged to 28×28, and mixes the sum with a few
-residual 3×3 convolutions: fine strides carry edges, coarse ones carry what
-the object is, and the gray values bound how much colour a cell can have.
+adds the gray image itself averaged to 28×28, mixes the sum with a few
+residual 3×3 convolutions and normalises it: fine strides carry edges, coarse
+ones carry what the object is, and the gray values bound how much colour a
+cell can have.
 """
 
 from __future__ import annotations
