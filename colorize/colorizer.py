@@ -11,7 +11,6 @@ exactly the input's luminance, up to clipping at the sRGB gamut.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,19 +26,6 @@ from colorize.models.pixcolor import PixColor
 
 # The default model ships inside the package (DESIGN.md, "Checkpoints").
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
-
-
-@dataclass
-class Colorization:
-    """The N samples of one image, as tensors (for evaluation and the pipelines).
-
-    rgb: (N, 3, H, W) sRGB in [0, 1]; ab: (N, 2, H, W) in Lab units;
-    lowres_bins: (N, 2, 28, 28) the PixelCNN's samples, bins in [0, 32).
-    """
-
-    rgb: torch.Tensor
-    ab: torch.Tensor
-    lowres_bins: torch.Tensor
 
 
 def resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -105,26 +91,6 @@ class Colorizer:
         return lab_to_rgb(lab), ab
 
     @torch.no_grad()
-    def colorize_lightness(
-        self,
-        lightness: torch.Tensor,
-        num_samples: int = 4,
-        temperature: float = 1.0,
-        generator: torch.Generator | None = None,
-        progress: bool = False,
-    ) -> Colorization:
-        """L (1, H, W) in [0, 100] → N colorizations as tensors, drawn as one batch."""
-        lightness = self._check_lightness(lightness)
-        ab_work, bins = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
-        rgb, ab = self.full_resolution(lightness, ab_work)
-        return Colorization(rgb=rgb, ab=ab, lowres_bins=bins)
-
-    def _check_lightness(self, lightness: torch.Tensor) -> torch.Tensor:
-        if lightness.dim() != 3 or lightness.shape[0] != 1:
-            raise ValueError(f"lightness must be (1, H, W), got {tuple(lightness.shape)}")
-        return lightness.to(self.device, torch.float32)[None]
-
-    @torch.no_grad()
     def colorize(
         self,
         image: ImageInput,
@@ -146,13 +112,12 @@ class Colorizer:
             raise ValueError(f"temperature must be > 0, got {temperature!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an int or None, got {seed!r}")
-        lightness = rgb_to_gray(load_image(image))
+        lightness = rgb_to_gray(load_image(image)).to(self.device)[None]  # (1, 1, H, W)
         generator = torch.Generator()
         if seed is None:
             generator.seed()
         else:
             generator.manual_seed(seed)
-        lightness = self._check_lightness(lightness)
         ab_work, _ = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
         # One full-resolution sample at a time: a 24-megapixel photo would
         # otherwise hold N float copies of itself in Lab and in RGB at once.
