@@ -59,7 +59,7 @@ METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", 
 
 
 def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor]):
-    """One batch of :class:`ColorizerCrops` → (loss, per-item metric sum, item count)."""
+    """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float)."""
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
     if stage == "decoder":
