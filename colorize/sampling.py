@@ -1,8 +1,19 @@
 """Autoregressive sampling: raster order, channel by channel (PixelRNN Sec. 2).
 
-The naive sampler re-runs the whole network for every new value, so an
-H×W×C image costs H·W·C forward passes. It is the reference that faster
-samplers must reproduce exactly.
+Two methods, one entry point, :func:`sample`:
+
+* ``"cached"`` (the default): each activation is computed once, from small
+  per-layer caches (:mod:`colorize.models.gated_pixelcnn_cache`). Only models
+  that provide ``cached_sampler()`` have it: the Gated PixelCNN.
+* ``"naive"``: re-runs the whole network for every new value, so an H×W×C
+  image costs H·W·C forward passes. Any model can use it; it is the
+  reference that the cached method must reproduce exactly.
+
+Both draw value t of sample b by the Gumbel-max trick, argmax over the K
+classes of logits / temperature + g[b, t], with Gumbel noise g drawn before
+the first step, sample after sample (:func:`draw_noise`). So the two methods
+make the same draws, and a sample does not depend on the batch it is in: a
+batch of 2 gives what two batches of 1 give with the same generator.
 """
 
 from __future__ import annotations
@@ -12,45 +23,72 @@ from tqdm.auto import tqdm
 
 from colorize.color import classes_to_unit
 
-SAMPLING_METHODS = ("naive",)
+SAMPLING_METHODS = ("cached", "naive")
 
 
-def sample_from_logits(
-    logits: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+def draw_noise(
+    batch_size: int, num_steps: int, num_classes: int, generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """logits (B, K) → classes (B,), drawn from softmax(logits / temperature)."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if generator is not None and generator.device != probs.device:
-        # A CPU generator with a model on the GPU: draw on the CPU, so one
-        # seed gives the same samples on either device.
-        return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(probs.device)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    """Gumbel noise (batch_size, num_steps, num_classes): sample b's is drawn whole before b + 1's.
+
+    Drawn on the generator's device (the CPU for None) and moved to
+    ``device``, so one seed gives the same samples on any device.
+    """
+    source = "cpu" if generator is None else generator.device
+    rows = [torch.rand(num_steps, num_classes, generator=generator, device=source)
+            for _ in range(batch_size)]
+    uniforms = torch.stack(rows) if rows else torch.zeros(0, num_steps, num_classes)
+    # The smallest positive float keeps log(0) out; 1 - u > 0 always, as u < 1.
+    return -torch.log(-torch.log(uniforms.clamp_(min=torch.finfo(uniforms.dtype).tiny))).to(device)
+
+
+def sample_from_logits(logits: torch.Tensor, temperature: float, noise: torch.Tensor) -> torch.Tensor:
+    """logits (B, K), Gumbel noise (B, K) → classes (B,), drawn from softmax(logits / temperature).
+
+    Gumbel-max: argmax(logits / T + g) with g ~ Gumbel(0, 1) is distributed
+    as softmax(logits / T), in two operations per step.
+    """
+    # Dividing by 1 changes nothing, so skipping it keeps draws identical and saves a step.
+    scaled = logits.float() if temperature == 1 else logits.float() / temperature
+    return (scaled + noise).argmax(dim=-1)
 
 
 @torch.no_grad()
 def sample_naive(
     model,
-    batch_size: int,
+    noise: torch.Tensor,
     height: int,
     width: int,
-    cond: torch.Tensor | None = None,
+    cond=None,
     temperature: float = 1.0,
-    generator: torch.Generator | None = None,
     progress: bool = False,
+    num_steps: int | None = None,
 ) -> torch.Tensor:
-    """Draw classes (batch_size, C, height, width), one forward pass per value."""
-    device = next(model.parameters()).device
+    """Gumbel noise (B, H·W·C, K) → classes (B, C, height, width), one forward pass per value.
+
+    ``num_steps``: stop after the first this many values (raster order), the
+    rest left at class 0. Every step costs the same, so a benchmark can time
+    a prefix and extrapolate.
+    """
+    device = noise.device
+    dtype = next(model.parameters()).dtype
     c_total, k = model.num_channels, model.num_classes
-    classes = torch.zeros(batch_size, c_total, height, width, dtype=torch.long, device=device)
-    steps = tqdm(total=height * width * c_total, desc="sampling", disable=not progress)
+    classes = torch.zeros(noise.shape[0], c_total, height, width, dtype=torch.long, device=device)
+    per_step = noise.transpose(0, 1).contiguous()  # (H·W·C, B, K): one contiguous block per step
+    total = height * width * c_total if num_steps is None else num_steps
+    steps = tqdm(total=total, desc="sampling", disable=not progress)
+    step = 0
     for i in range(height):
         for j in range(width):
             for c in range(c_total):
-                x = classes_to_unit(classes, k)
+                if step == total:
+                    steps.close()
+                    return classes
+                x = classes_to_unit(classes, k).to(dtype)
                 logits = model(x) if cond is None else model(x, cond)
-                classes[:, c, i, j] = sample_from_logits(logits[:, :, c, i, j], temperature, generator)
+                classes[:, c, i, j] = sample_from_logits(logits[:, :, c, i, j], temperature, per_step[step])
+                step += 1
                 steps.update()
     steps.close()
     return classes
@@ -61,18 +99,39 @@ def sample(
     batch_size: int,
     height: int,
     width: int,
-    cond: torch.Tensor | None = None,
+    cond=None,
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
-    method: str = "naive",
+    method: str = "cached",
     progress: bool = False,
 ) -> torch.Tensor:
-    """The one sampling entry point: classes (batch_size, C, height, width)."""
+    """The one sampling entry point: classes (batch_size, C, height, width), long.
+
+    ``cond``: what ``model(x, cond)`` takes, with batch size ``batch_size``.
+    ``generator``: seeds the draws; a CPU generator gives the same samples on
+    any device. ``method``: one of :data:`SAMPLING_METHODS`.
+    """
     if method not in SAMPLING_METHODS:
         raise ValueError(f"unknown sampling method {method!r}; available: {SAMPLING_METHODS}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if batch_size < 1 or height < 1 or width < 1:
+        raise ValueError(f"batch_size, height and width must be >= 1, got {(batch_size, height, width)}")
+    if method == "cached" and not hasattr(model, "cached_sampler"):
+        raise ValueError(
+            f"{type(model).__name__} has no cached sampler (only the Gated PixelCNN has); "
+            "use method='naive'"
+        )
+    device = next(model.parameters()).device
+    noise = draw_noise(batch_size, height * width * model.num_channels, model.num_classes,
+                       generator, device)
     was_training = model.training
     model.eval()
     try:
-        return sample_naive(model, batch_size, height, width, cond, temperature, generator, progress)
+        if method == "naive":
+            return sample_naive(model, noise, height, width, cond, temperature, progress)
+        return model.cached_sampler().sample(
+            noise, height, width, cond, temperature, sample_from_logits, progress
+        )
     finally:
         model.train(was_training)

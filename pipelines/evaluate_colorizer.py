@@ -165,7 +165,7 @@ def evaluate(
         m.eval()
     device = next(model.parameters()).device
     # One CPU generator for every draw: the same seed gives the same samples
-    # on any device (see colorize.sampling.sample_from_logits).
+    # on any device (see colorize.sampling.draw_noise).
     generator = torch.Generator().manual_seed(seed)
     scores = {"pixcolor": MethodScores(), "gray": MethodScores()}
     if regression is not None:

@@ -60,11 +60,17 @@ class AutoregressiveModel(nn.Module):
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
         progress: bool = False,
+        method: str | None = None,
     ) -> torch.Tensor:
-        """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`."""
+        """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`.
+
+        ``method`` None: "cached" where the model has a cached sampler, else "naive".
+        """
+        if method is None:
+            method = "cached" if hasattr(self, "cached_sampler") else "naive"
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
-            generator=generator, progress=progress,
+            generator=generator, method=method, progress=progress,
         )
 
     def num_parameters(self) -> int:

@@ -229,6 +229,12 @@ class GatedPixelCNN(AutoregressiveModel):
             )
         return [layer.cond_proj(vector, cond_map) for layer in self.layers]
 
+    def cached_sampler(self):
+        """A :class:`~colorize.models.gated_pixelcnn_cache.CachedGatedSampler` of the current weights."""
+        from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
+
+        return CachedGatedSampler(self)
+
     def forward(self, x: torch.Tensor, cond: Cond = None) -> torch.Tensor:
         self.check_input(x)
         b, c, height, width = x.shape

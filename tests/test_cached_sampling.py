@@ -1,0 +1,132 @@
+"""The cached sampler: the same samples and logits as naive sampling, batch-independent draws.
+
+Naive sampling re-runs the network at every step, so it is the reference:
+with the same generator the cached method must draw exactly the same
+classes, and every step's logits must match a full forward pass.
+"""
+
+import pytest
+import torch
+
+from colorize.models import build_model
+from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
+from colorize.models.pixcolor import LOWRES_SIZE, PixColor
+from colorize.sampling import draw_noise, sample, sample_from_logits
+
+SIZES = [(5, 5), (6, 4), (3, 8), (1, 1)]  # square, tall, wide, a single pixel
+
+
+def gated(seed=0, scale=3.0, **overrides):
+    """A tiny Gated PixelCNN with weights scaled up, so its distributions are peaked
+    (near-uniform ones would hide a wrong logit behind an equally likely draw)."""
+    torch.manual_seed(seed)
+    model = build_model("gated_pixelcnn", preset="tiny", **overrides).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(scale)
+    return model
+
+
+def make_cond(model, batch, seed):
+    g = torch.Generator().manual_seed(seed)
+    cfg, cond = model.config, {}
+    if cfg.cond_channels:
+        cond["vector"] = torch.randn(batch, cfg.cond_channels, generator=g)
+    if cfg.cond_map_channels:
+        cond["map"] = torch.randn(batch, cfg.cond_map_channels, 3, 4, generator=g)
+    return cond or None
+
+
+SETUPS = {
+    "unconditional_ab": dict(num_channels=2, num_classes=32),
+    "unconditional_rgb": dict(num_channels=3, num_classes=16),
+    "conditional_map": dict(num_channels=2, num_classes=32, cond_map_channels=4),
+    "conditional_vector_and_map": dict(num_channels=2, num_classes=32, cond_channels=3, cond_map_channels=4),
+    "wider_kernels": dict(num_channels=3, num_classes=8, first_kernel=5, kernel=5, hidden=12),
+}
+
+
+def both(model, batch, height, width, cond, seed=1, temperature=1.0):
+    return [sample(model, batch, height, width, cond=cond, temperature=temperature,
+                   generator=torch.Generator().manual_seed(seed), method=method)
+            for method in ("naive", "cached")]
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+@pytest.mark.parametrize("size", SIZES)
+def test_cached_draws_the_same_samples_as_naive(setup, size):
+    model = gated(**SETUPS[setup])
+    naive, cached = both(model, 3, *size, make_cond(model, 3, seed=2))
+    assert naive.shape == (3, model.num_channels, *size)
+    assert torch.equal(naive, cached)
+
+
+def test_same_samples_at_another_temperature_and_in_float64():
+    model = gated(**SETUPS["conditional_vector_and_map"]).double()
+    cond = {k: v.double() for k, v in make_cond(model, 2, seed=3).items()}
+    naive, cached = both(model, 2, 4, 6, cond, temperature=0.7)
+    assert torch.equal(naive, cached)
+
+
+@pytest.mark.parametrize("setup", ["unconditional_rgb", "conditional_vector_and_map", "wider_kernels"])
+def test_every_steps_logits_match_a_full_forward_pass(setup):
+    """Causality makes the full forward pass over the finished sample give each step's logits."""
+    model = gated(**SETUPS[setup])
+    c, k, (h, w) = model.num_channels, model.num_classes, (5, 7)
+    cond = make_cond(model, 2, seed=4)
+    noise = draw_noise(2, h * w * c, k, torch.Generator().manual_seed(5))
+    logits = torch.full((2, k, c, h, w), float("nan"))
+    classes = CachedGatedSampler(model).sample(noise, h, w, cond, 1.0, sample_from_logits,
+                                               logits_out=logits)
+    with torch.no_grad():
+        reference = model.logits(classes, cond)
+    torch.testing.assert_close(logits, reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["naive", "cached"])
+def test_a_batch_of_two_is_two_batches_of_one(method):
+    """Draws come per sample, so a sample does not depend on the batch it is in."""
+    model = gated(**SETUPS["conditional_vector_and_map"])
+    cond = make_cond(model, 2, seed=6)
+    together = sample(model, 2, 4, 5, cond=cond, generator=torch.Generator().manual_seed(7), method=method)
+    generator = torch.Generator().manual_seed(7)
+    apart = [sample(model, 1, 4, 5, cond={key: v[n:n + 1] for key, v in cond.items()},
+                    generator=generator, method=method) for n in range(2)]
+    assert torch.equal(together, torch.cat(apart))
+    assert not torch.equal(apart[0], apart[1])
+
+
+def test_seeds_and_low_temperature():
+    model = gated(**SETUPS["unconditional_ab"])
+    first, again, other = (sample(model, 2, 4, 4, generator=torch.Generator().manual_seed(s))
+                           for s in (1, 1, 2))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    torch.nn.init.zeros_(model.output[-1].weight)
+    with torch.no_grad():
+        model.output[-1].bias.copy_(torch.arange(32.0).repeat(2))  # the last class is the mode
+    cold = sample(model, 2, 3, 3, temperature=1e-3, generator=torch.Generator().manual_seed(0))
+    assert torch.all(cold == 31)
+
+
+def test_cached_is_the_default_and_the_colorizer_uses_it(monkeypatch):
+    model = PixColor.from_preset("tiny").eval()
+    calls = []
+    original = CachedGatedSampler.sample
+
+    def spy(self, *args, **kwargs):
+        calls.append(args[0].shape)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CachedGatedSampler, "sample", spy)
+    bins = model.sample_lowres(torch.rand(1, 1, 224, 224) * 100, 3,
+                               generator=torch.Generator().manual_seed(0))
+    assert bins.shape == (3, 2, LOWRES_SIZE, LOWRES_SIZE) and len(calls) == 1
+
+
+def test_bad_methods_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown sampling method"):
+        sample(gated(num_channels=2, num_classes=32), 1, 2, 2, method="fast")
+    with pytest.raises(ValueError, match="no cached sampler"):
+        sample(build_model("pixelcnn", preset="tiny"), 1, 2, 2, method="cached")
+    with pytest.raises(ValueError, match="temperature"):
+        sample(gated(num_channels=2, num_classes=32), 1, 2, 2, temperature=0.0)
