@@ -57,6 +57,13 @@ PRESETS = {
 }
 
 
+def resize_cond_map(cond_map: torch.Tensor | None, height: int, width: int) -> torch.Tensor | None:
+    """(B, D, h, w) → (B, D, height, width), bilinear (align_corners=False); None stays None."""
+    if cond_map is None or tuple(cond_map.shape[-2:]) == (height, width):
+        return cond_map
+    return F.interpolate(cond_map, size=(height, width), mode="bilinear", align_corners=False)
+
+
 class ConditionProjection(nn.Module):
     """Sec. 2.3: V·h for both stacks of one layer: (vector, map) → (v_bias, h_bias).
 
@@ -223,10 +230,7 @@ class GatedPixelCNN(AutoregressiveModel):
         vector, cond_map = self.split_cond(cond, batch_size)
         if not self.is_conditional:
             return [None] * len(self.layers)
-        if cond_map is not None and tuple(cond_map.shape[-2:]) != (height, width):
-            cond_map = F.interpolate(
-                cond_map, size=(height, width), mode="bilinear", align_corners=False
-            )
+        cond_map = resize_cond_map(cond_map, height, width)
         return [layer.cond_proj(vector, cond_map) for layer in self.layers]
 
     def cached_sampler(self):

@@ -28,7 +28,12 @@ pass over H·W pixels.
 
 The weights are re-laid out once (masks applied, channels last, the
 horizontal pre-activation's columns reordered to [all f | all g]) so that each
-step is a few small matmuls over the N samples as one batch.
+step is a few small matmuls over the N samples as one batch. All layers'
+conditioning projections are one fused matmul; the vertical convolution is a
+matmul over unfolded rows; the residual stream's biases are folded into the
+layers that read it. Per value, what is left is about 40 small operations,
+each a few microseconds of dispatch on a CPU: at small N that overhead, not
+arithmetic, sets the time (see ``python -m benchmarks.sampling``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from colorize.color import classes_to_unit
-from colorize.nn import gated_activation
+from colorize.models.gated_pixelcnn import resize_cond_map
 
 
 def gate_order(hidden: int, num_groups: int) -> torch.Tensor:
@@ -66,7 +71,8 @@ def masked_weight(conv: torch.nn.Conv2d) -> torch.Tensor:
 class CachedLayer:
     """One gated layer's weights, laid out for row- and pixel-sized steps.
 
-    v_weight (2k, in, kh, kw), v_bias (2k,): the vertical convolution as is.
+    v_weight (in·kh·kw, 2k), v_bias (2k,): the vertical convolution as a
+      matmul on unfolded rows; kh = n // 2 + 1 rows, kw = n columns.
     left_weight (p·in, 2k), centre_weight (in, 2k): the horizontal taps
       j-p … j-1 and j, channels last, output columns in gate order; p = n // 2.
     row_weight (2k, 2k), row_bias (2k,): ``v_to_h`` as a matmul on channels-last
@@ -84,8 +90,8 @@ class CachedLayer:
     out_bias: torch.Tensor
     in_channels: int
     hidden: int
+    kernel: tuple[int, int]  # (kh, kw) of the vertical convolution
     left: int  # p: columns left of the current one that the horizontal taps read
-    first: bool
 
     @classmethod
     def from_layer(cls, layer, num_groups: int) -> CachedLayer:
@@ -96,7 +102,7 @@ class CachedLayer:
         taps = masked_weight(layer.h_conv)[:, :, 0, : left + 1]  # (2k, in, p + 1): right taps are shut
         h_weight = taps.permute(2, 1, 0).reshape((left + 1) * in_channels, 2 * hidden)[:, order].detach()
         return cls(
-            v_weight=layer.v_conv.weight.detach(),
+            v_weight=layer.v_conv.weight.flatten(1).t().detach().contiguous(),
             v_bias=layer.v_conv.bias.detach(),
             left_weight=h_weight[:-in_channels].contiguous(),
             centre_weight=h_weight[-in_channels:].contiguous(),
@@ -106,9 +112,32 @@ class CachedLayer:
             out_bias=layer.h_out.bias.detach(),
             in_channels=in_channels,
             hidden=hidden,
+            kernel=tuple(layer.v_conv.kernel_size),
             left=left,
-            first=layer.first,
         )
+
+
+def fused_condition_projections(model, layers: list[CachedLayer]) -> dict[str, tuple]:
+    """Every layer's V of Sec. 2.3 side by side, so that all are one matmul per image.
+
+    Returns {"vector" and/or "map": (weight (D, Σ 4k), bias (Σ 4k,))}, the
+    columns per layer [vertical 2k | horizontal 2k in gate order].
+    """
+    columns = torch.cat([
+        torch.cat([torch.arange(2 * layer.hidden),
+                   2 * layer.hidden + gate_order(layer.hidden, model.config.num_channels)])
+        + index * 4 * layer.hidden
+        for index, layer in enumerate(layers)
+    ])
+    fused = {}
+    for key in ("vector", "map"):
+        projections = [getattr(layer.cond_proj, key) if layer.cond_proj is not None else None
+                       for layer in model.layers]
+        if projections[0] is not None:
+            weight = torch.cat([p.weight.reshape(p.weight.shape[0], -1) for p in projections]).t()
+            bias = torch.cat([p.bias for p in projections])
+            fused[key] = (weight[:, columns].detach().contiguous(), bias[columns].detach())
+    return fused
 
 
 class CachedGatedSampler:
@@ -116,7 +145,7 @@ class CachedGatedSampler:
 
     Built once per model (the weights are copied into the step layout; build a
     new one after the weights change). Same draws as the naive sampler: both
-    take the uniforms of :func:`colorize.sampling.draw_uniforms` in the same
+    take the Gumbel noise of :func:`colorize.sampling.draw_noise` in the same
     order, so with the same generator they give the same samples.
     """
 
@@ -127,31 +156,58 @@ class CachedGatedSampler:
         self.layers = [CachedLayer.from_layer(layer, config.num_channels) for layer in model.layers]
         first_out, last_out = model.output[1], model.output[3]
         self.head_weight = masked_weight(first_out)[:, :, 0, 0].t().detach().contiguous()
-        self.head_bias = first_out.bias.detach()
+        # The horizontal stack's residual stream is carried without its biases:
+        # the sum B of the h_out biases below a layer is a constant, so it is
+        # folded into what reads the stream (the next layer's taps, through its
+        # per-row term, and the head), one addition fewer per layer and value.
+        # Left padding, 0 in the true stream, is -B in the carried one.
+        carried = torch.zeros_like(self.layers[0].out_bias)
+        self.row_bias = [self.layers[0].row_bias]
+        self.pad_columns = [torch.zeros_like(self.layers[0].left_weight[:config.num_channels, 0])]
+        for below, layer in zip(self.layers[:-1], self.layers[1:]):
+            carried = carried + below.out_bias
+            self.row_bias.append(layer.row_bias + carried @ layer.centre_weight
+                                 + carried.repeat(layer.left) @ layer.left_weight)
+            self.pad_columns.append(-carried)
+        carried = carried + self.layers[-1].out_bias
+        # relu(h̃ + B) @ W + b = max(h̃, -B) @ W + (b + B @ W).
+        self.head_floor = -carried
+        self.head_bias = first_out.bias.detach() + carried @ self.head_weight
         # The last layer's output is C contiguous groups of K: step c needs only its own group.
         logits_weight = masked_weight(last_out)[:, :, 0, 0].t().detach()
         k = self.num_classes
         self.logits_weight = [logits_weight[:, c * k:(c + 1) * k].contiguous()
                               for c in range(self.num_channels)]
         self.logits_bias = [last_out.bias.detach()[c * k:(c + 1) * k] for c in range(self.num_channels)]
+        self.cond_weights = fused_condition_projections(model, self.layers)
         # Class → model input in [-1, 1], as colorize.color.classes_to_unit computes it.
         self.levels = classes_to_unit(torch.arange(k, device=self.head_weight.device), k).to(
             self.head_weight.dtype)
 
     def biases(self, cond, batch_size: int, height: int, width: int):
-        """Per layer: (vertical bias (B, 2k, H, W), horizontal bias (H, W, B, 2k) in gate order)."""
+        """Per layer: (vertical bias, horizontal bias in gate order), each (H, W, B, 2k).
+
+        Views of one matmul over all layers; broadcast zeros for an
+        unconditional model.
+        """
+        vector, cond_map = self.model.split_cond(cond, batch_size)
+        width_all = sum(4 * layer.hidden for layer in self.layers)
         device, dtype = self.head_weight.device, self.head_weight.dtype
-        terms = []
-        for layer, bias in zip(self.layers, self.model.condition_bias(cond, height, width, batch_size)):
-            shape = (batch_size, 2 * layer.hidden, height, width)
-            if bias is None:
-                v_bias = torch.zeros(shape, device=device, dtype=dtype)
-                h_bias = torch.zeros(height, width, batch_size, 2 * layer.hidden, device=device, dtype=dtype)
-            else:
-                order = gate_order(layer.hidden, self.num_channels).to(device)
-                v_bias = bias[0].expand(shape)
-                h_bias = bias[1].expand(shape)[:, order].permute(2, 3, 0, 1).contiguous()
-            terms.append((v_bias, h_bias))
+        total = torch.zeros(1, 1, 1, width_all, device=device, dtype=dtype)
+        if cond_map is not None:
+            weight, bias = self.cond_weights["map"]
+            channels_last = resize_cond_map(cond_map, height, width).permute(2, 3, 0, 1)  # (H, W, B, D)
+            total = torch.addmm(bias, channels_last.reshape(-1, weight.shape[0]), weight)
+            total = total.view(height, width, batch_size, width_all)
+        if vector is not None:
+            weight, bias = self.cond_weights["vector"]
+            total = total + torch.addmm(bias, vector, weight)  # (B, ·), broadcast over H, W
+        total = total.expand(height, width, batch_size, width_all)
+        terms, start = [], 0
+        for layer in self.layers:
+            two_k = 2 * layer.hidden
+            terms.append((total[..., start:start + two_k], total[..., start + two_k:start + 2 * two_k]))
+            start += 2 * two_k
         return terms
 
     @torch.no_grad()
@@ -179,13 +235,12 @@ class CachedGatedSampler:
         step_noise = noise.transpose(0, 1).contiguous().unbind(0)  # one contiguous (B, K) per step
         # Hoisted out of the loops: the inner loop runs H·W·C times, so each
         # attribute lookup there costs as much as a small matmul.
-        addmm, tanh, sigmoid, relu, glu = torch.addmm, torch.tanh, torch.sigmoid, torch.relu, F.glu
-        first, rest = layers[0], [(layer.centre_weight, layer.out_weight, layer.out_bias, layer.hidden)
-                                  for layer in layers[1:]]
+        addmm, mm, tanh, sigmoid, relu, glu = torch.addmm, torch.mm, torch.tanh, torch.sigmoid, torch.relu, F.glu
+        first, rest = layers[0], [(layer.centre_weight, layer.out_weight, layer.hidden) for layer in layers[1:]]
         first_centre = first.centre_weight.unbind(0)  # (2k,) per input channel
-        head_weight, head_bias = self.head_weight, self.head_bias
+        head_weight, head_bias, head_floor = self.head_weight, self.head_bias, self.head_floor
         logits_weight, logits_bias, levels = self.logits_weight, self.logits_bias, self.levels
-        zeros = [torch.zeros(batch_size, layer.in_channels, device=device, dtype=dtype) for layer in layers]
+        pads = [pad.expand(batch_size, -1) for pad in self.pad_columns]
 
         # 1. Conditioning: every layer's V·h, once per image (Sec. 2.3).
         terms = self.biases(cond, batch_size, height, width)
@@ -193,18 +248,18 @@ class CachedGatedSampler:
         # 2. The vertical stack's caches: each layer's last kh input rows,
         #    zero-padded as the naive forward pads them (kh - 1 zero rows
         #    above, kw // 2 columns each side).
-        v_cache = [torch.zeros(batch_size, layer.in_channels, layer.v_weight.shape[2],
-                               width + layer.v_weight.shape[3] - 1, device=device, dtype=dtype)
+        v_cache = [torch.zeros(batch_size, layer.in_channels, layer.kernel[0],
+                               width + layer.kernel[1] - 1, device=device, dtype=dtype)
                    for layer in layers]
         # The horizontal stack's term from the rows above, per layer, one
         # (B, 2k) per column. Row 0's down-shifted input is zero, so v_to_h gives its bias.
-        h_rows = [(layer.row_bias + h_bias[0]).unbind(0) for layer, (_, h_bias) in zip(layers, terms)]
+        h_rows = [(row_bias + h_bias[0]).unbind(0) for row_bias, (_, h_bias) in zip(self.row_bias, terms)]
 
         values = []
         steps = tqdm(total=height * width * c_total, desc="sampling", disable=not progress)
         for i in range(height):
             # The horizontal caches: each layer's last p input columns of this row.
-            left_columns = [[zero] * layer.left for layer, zero in zip(layers, zeros)]
+            left_columns = [[pad] * layer.left for layer, pad in zip(layers, pads)]
             x_columns = []
             for j in range(width):
                 # 3. What the pixel's horizontal pre-activations get from the
@@ -221,14 +276,14 @@ class CachedGatedSampler:
                 pixel = []
                 for c in range(c_total):
                     f, g = first_pre.chunk(2, 1)
-                    h = addmm(first.out_bias, tanh(f) * sigmoid(g), first.out_weight)
+                    h = mm(tanh(f) * sigmoid(g), first.out_weight)  # the carried stream, biases folded
                     inputs = [h]
-                    for index, (centre_weight, out_weight, out_bias, hidden) in enumerate(rest, 1):
+                    for index, (centre_weight, out_weight, hidden) in enumerate(rest, 1):
                         pre = addmm(partial[index], h, centre_weight)
-                        tanh(pre[:, :hidden], out=pre[:, :hidden])  # in place: pre is this step's own
-                        h = addmm(out_bias, glu(pre, 1), out_weight) + h  # glu: tanh(f) ⊙ σ(g)
+                        pre.narrow(1, 0, hidden).tanh_()  # in place: pre is this step's own
+                        h = addmm(h, glu(pre, 1), out_weight)  # glu: tanh(f) ⊙ σ(g); + the residual
                         inputs.append(h)
-                    hidden_units = relu(addmm(head_bias, relu(h), head_weight))
+                    hidden_units = relu(addmm(head_bias, torch.maximum(h, head_floor), head_weight))
                     logits = addmm(logits_bias[c], hidden_units, logits_weight[c])
                     if logits_out is not None:
                         logits_out[:, :, c, i, j] = logits
@@ -253,13 +308,16 @@ class CachedGatedSampler:
             for index, (layer, (v_bias, h_bias)) in enumerate(zip(layers, terms)):
                 cache = v_cache[index]
                 cache[:, :, :-1] = cache[:, :, 1:].clone()
-                pad = layer.v_weight.shape[3] // 2
-                cache[:, :, -1, pad:pad + width] = row
-                v_pre = F.conv2d(cache, layer.v_weight, layer.v_bias)[:, :, 0]  # (B, 2k, W)
+                kw, two_k = layer.kernel[1], 2 * layer.hidden
+                cache[:, :, -1, kw // 2:kw // 2 + width] = row
+                # The convolution as one matmul: (W·B, in·kh·kw) windows, column-major.
+                windows = cache.unfold(3, kw, 1).permute(3, 0, 1, 2, 4).reshape(width * batch_size, -1)
+                v_pre = addmm(layer.v_bias, windows, layer.v_weight)  # (W·B, 2k)
                 # Row i + 1 of the horizontal stack reads this row through the down-shift.
-                term = torch.mm(v_pre.permute(2, 0, 1).reshape(-1, v_pre.shape[1]), layer.row_weight)
-                h_rows[index] = (term.view(width, batch_size, -1) + layer.row_bias + h_bias[i + 1]).unbind(0)
-                row = gated_activation((v_pre + v_bias[:, :, i])[:, :, None])[:, :, 0]
+                term = mm(v_pre, layer.row_weight).view(width, batch_size, two_k)
+                h_rows[index] = (term + self.row_bias[index] + h_bias[i + 1]).unbind(0)
+                f, g = (v_pre.view(width, batch_size, two_k) + v_bias[i]).chunk(2, 2)
+                row = (tanh(f) * sigmoid(g)).permute(1, 2, 0)  # (B, k, W), the next layer's input
         steps.close()
         classes = torch.stack(values, 1).view(batch_size, height, width, c_total)
         return classes.permute(0, 3, 1, 2).contiguous()
