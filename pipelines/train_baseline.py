@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from colorize.device import resolve_device
 from colorize.models import available_models, build_model
 from pipelines.corpus import CHANNEL_SETUPS, crops, split_dir
 from pipelines.evaluate_nll import bits_per_dim
+from pipelines.distributed import setup, teardown
 from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
 
 
@@ -55,8 +55,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     out = Path(args.out)
     if not args.resume and (out / "model.safetensors").exists():
         raise SystemExit(f"{out} already holds a checkpoint; pass --resume to continue it")
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
+    ranks, device = setup(args.device)
+    try:
+        return train(args, out, ranks, device)
+    finally:
+        teardown()
+
+
+def train(args: argparse.Namespace, out: Path, ranks, device: torch.device) -> dict[str, float]:
+    """The run itself, on every process; rank 0 alone prints, logs and writes."""
+    torch.manual_seed(args.seed)  # the same initial weights on every rank
 
     num_channels, num_classes = CHANNEL_SETUPS[args.channels]
     train_set = crops(args.data, "train", args.size, args.channels, train=True,
@@ -67,8 +75,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                         min_scale=args.min_scale, crops_per_image=args.val_crops_per_image)
 
     model = build_model(args.model, preset=args.preset, num_channels=num_channels, num_classes=num_classes)
-    print(f"{args.model} ({args.preset}): {model.num_parameters():,} parameters; "
-          f"{len(train_set.paths)} training images; device {device}")
+    if ranks.is_main:
+        print(f"{args.model} ({args.preset}): {model.num_parameters():,} parameters; "
+              f"{len(train_set.paths)} training images; device {device}, {ranks.world_size} process(es), "
+              f"global batch {args.batch_size}")
 
     def evaluate(model) -> dict[str, float]:
         return {} if val_set is None else {"val_bpd": bits_per_dim(model, val_set, 64, device)}
@@ -76,10 +86,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     config = TrainerConfig(
         max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
         checkpoint_every=args.checkpoint_every, num_workers=args.num_workers, seed=args.seed,
+        bf16=args.bf16,
     )
     run_info = {"data": {"channels": args.channels, "size": args.size, "min_scale": args.min_scale},
                 "preset": args.preset}
-    trainer = Trainer(model, train_set, nll_loss, out, config, device, run_info, evaluate)
+    trainer = Trainer(model, train_set, nll_loss, out, config, device, run_info, evaluate, ranks=ranks)
     if args.resume:
         trainer.resume()
     return trainer.fit(stop_after=args.stop_after)

@@ -42,13 +42,13 @@ import torch.nn.functional as F
 from colorize.checkpoint import load_model
 from colorize.color import AB_SCALE, lab_to_rgb
 from colorize.colorizer import resize
-from colorize.device import resolve_device
 from colorize.models import build_model
 from colorize.models.ab_regression import AbRegression, AbRegressionConfig
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.pixcolor import PRESETS, PixColor
 from pipelines.corpus import colorizer_crops, split_dir
 from pipelines.sample_grid import write_grid
+from pipelines.distributed import setup, teardown
 from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
 
 STAGES = ("decoder", "refine", "unconditional", "regression")
@@ -158,8 +158,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     state_dir = out / args.stage if staged else out
     if not args.resume and (state_dir / "trainer.json").exists():
         raise SystemExit(f"{out} has already trained stage {args.stage}; pass --resume to continue it")
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
+    ranks, device = setup(args.device)
+    try:
+        return train(args, out, staged, ranks, device)
+    finally:
+        teardown()
+
+
+def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torch.device) -> dict[str, float]:
+    """The run itself, on every process; rank 0 alone prints, logs and writes."""
+    state_dir = out / args.stage if staged else out
+    torch.manual_seed(args.seed)  # the same initial weights on every rank
 
     model, run_info = build_or_load(args, out)
     size = run_info["data"]["size"]
@@ -176,8 +185,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                                           min_scale=min_scale, crops_per_image=1)
     params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
     trained = sum(p.numel() for p in (params or model.parameters()))
-    print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({args.preset}), {trained:,} trained "
-          f"parameters; {len(train_set.paths)} training images at {size}×{size}; device {device}")
+    if ranks.is_main:
+        print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({args.preset}), {trained:,} trained "
+              f"parameters; {len(train_set.paths)} training images at {size}×{size}; device {device}, "
+              f"{ranks.world_size} process(es), global batch {args.batch_size}")
 
     metric = METRIC_OF_STAGE[args.stage]
     trainer: Trainer | None = None
@@ -198,9 +209,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     config = TrainerConfig(
         max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
         checkpoint_every=args.checkpoint_every, num_workers=args.num_workers, seed=args.seed,
+        bf16=args.bf16,
     )
     trainer = Trainer(model, train_set, loss_fn, out, config, device, run_info, evaluate,
-                      parameters=params, stage=args.stage if staged else None)
+                      parameters=params, stage=args.stage if staged else None, ranks=ranks)
     if args.resume:
         trainer.resume()
     return trainer.fit(stop_after=args.stop_after)

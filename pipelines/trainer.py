@@ -4,6 +4,12 @@ The caller gives a model, a dataset and ``loss_fn(model, batch) -> (loss,
 metrics)``. The loop owns the optimiser (AdamW), the learning-rate schedule
 (linear warm-up, cosine decay), gradient clipping, the progress bar, a JSON
 log, periodic checkpoints and ``--resume``.
+
+Under ``torchrun`` (see :mod:`pipelines.distributed`) the same loop runs on
+every process: each takes its share of every global batch, PyTorch's
+DistributedDataParallel averages the gradients, and rank 0 alone logs,
+evaluates and writes checkpoints. On CUDA the forward pass runs under bf16
+autocast unless ``bf16`` is off.
 """
 
 from __future__ import annotations
@@ -11,17 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 from safetensors.torch import load_file
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from colorize.checkpoint import load_training_state, restore_state, save_model, save_training_state
 from colorize.device import DEVICE_CHOICES
+from pipelines.distributed import Ranks, average
 
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
 EvalFn = Callable[[torch.nn.Module], dict[str, float]]
@@ -40,20 +50,32 @@ class TrainerConfig:
     log_every: int = 10
     num_workers: int = 0
     seed: int = 0
+    bf16: bool = True  # bf16 autocast of the forward pass, on CUDA only
 
 
 class StepBatchSampler(Sampler[list[int]]):
-    """The batch of step s: ``batch_size`` indices drawn by a generator seeded from (seed, s).
+    """Rank r's share of the batch of step s: the global batch is ``batch_size``
+    indices drawn by a generator seeded from (seed, s); rank r of W takes
+    every W-th of them, starting at r.
 
-    A batch depends on nothing but its step, so a resumed run sees exactly
-    the data an uninterrupted one would. With a dataset whose items are fixed
-    functions of their index (``ImageCrops(deterministic=True)``), training
-    is reproducible whatever the number of loader workers.
+    This is the distributed sampler of the loop. A batch depends on nothing
+    but its step, so a resumed run sees exactly the data an uninterrupted one
+    would, and W processes together see exactly the batches of one process
+    with the same global batch size (the equivalence test relies on it).
+    With a dataset whose items are fixed functions of their index
+    (``ImageCrops(deterministic=True)``), training is reproducible whatever
+    the number of loader workers.
     """
 
-    def __init__(self, num_items: int, batch_size: int, seed: int, start_step: int, end_step: int):
+    def __init__(self, num_items: int, batch_size: int, seed: int, start_step: int, end_step: int,
+                 rank: int = 0, world_size: int = 1):
+        if batch_size % world_size:
+            raise ValueError(
+                f"the batch size {batch_size} must be divisible by the number of processes {world_size}"
+            )
         self.num_items, self.batch_size = num_items, batch_size
         self.seed, self.start_step, self.end_step = seed, start_step, end_step
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
         return max(0, self.end_step - self.start_step)
@@ -61,12 +83,28 @@ class StepBatchSampler(Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         for step in range(self.start_step, self.end_step):
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-            yield torch.randint(self.num_items, (self.batch_size,), generator=generator).tolist()
+            batch = torch.randint(self.num_items, (self.batch_size,), generator=generator)
+            yield batch[self.rank::self.world_size].tolist()
+
+
+class LossModule(nn.Module):
+    """The model and its loss as one module: DistributedDataParallel must see the
+    whole forward pass, whatever method of the model the loss calls."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch):
+        return self.loss_fn(self.model, batch)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, resume_help: str) -> None:
     """The options every training pipeline shares: loader, seed, device, resuming."""
-    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--num-workers", type=int, default=0,
+                        help="data-loading worker processes per training process (keep a GPU fed)")
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false",
+                        help="train in float32 on CUDA too (default: bf16 autocast there)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--resume", action="store_true", help=resume_help)
@@ -103,6 +141,7 @@ class Trainer:
         evaluate: EvalFn | None = None,
         parameters: list[torch.nn.Parameter] | None = None,
         stage: str | None = None,
+        ranks: Ranks = Ranks(),
     ):
         self.model = model.to(device)
         self.dataset = dataset
@@ -124,13 +163,39 @@ class Trainer:
         self.state_dir = self.run_dir / stage if stage else self.run_dir
         self.step = 0
         self.metrics: dict[str, float] = {}
+        self.ranks = ranks
+        if config.batch_size % ranks.world_size:
+            raise ValueError(f"--batch-size {config.batch_size} is the global batch: it must be "
+                             f"divisible by the {ranks.world_size} processes")
 
     def batches(self, end_step: int) -> DataLoader:
-        """The batches of steps ``self.step`` .. ``end_step - 1``, in order."""
+        """This rank's share of the batches of steps ``self.step`` .. ``end_step - 1``, in order."""
         sampler = StepBatchSampler(
-            len(self.dataset), self.config.batch_size, self.config.seed, self.step, end_step
+            len(self.dataset), self.config.batch_size, self.config.seed, self.step, end_step,
+            self.ranks.rank, self.ranks.world_size,
         )
-        return DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.config.num_workers)
+        return DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.config.num_workers,
+                          pin_memory=self.device.type == "cuda")
+
+    def forward_module(self) -> nn.Module:
+        """What a step calls: the loss module, wrapped in DDP when there are several processes."""
+        module = LossModule(self.model, self.loss_fn)
+        if not self.ranks.distributed:
+            return module
+        # DDP averages the gradients of the parameters that need them; what
+        # this run does not train must not wait for a gradient that never comes.
+        trained = {id(p) for p in self.parameters}
+        for p in self.model.parameters():
+            if id(p) not in trained:
+                p.requires_grad_(False)
+        return DistributedDataParallel(
+            module, device_ids=[self.device] if self.device.type == "cuda" else None
+        )
+
+    def autocast(self):
+        if self.device.type == "cuda" and self.config.bf16:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
 
     def resume(self) -> None:
         weights = self.run_dir / "model.safetensors"
@@ -152,6 +217,8 @@ class Trainer:
         save_training_state(self.state_dir, self.optimizer, step=self.step, metrics=self.metrics)
 
     def log(self, record: dict[str, Any]) -> None:
+        if not self.ranks.is_main:
+            return
         with open(self.state_dir / "log.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -167,12 +234,18 @@ class Trainer:
         if stop_after is not None:
             end_step = min(end_step, self.step + stop_after)
         self.model.train()
-        bar = tqdm(total=self.config.max_steps, initial=self.step, desc="train", unit="step")
+        # Each rank its own random stream, for anything random inside a step
+        # (the batches are not: they are fixed by the step).
+        torch.manual_seed(self.config.seed * 1_000_003 + self.ranks.rank)
+        forward = self.forward_module()
+        bar = tqdm(total=self.config.max_steps, initial=self.step, desc="train", unit="step",
+                   disable=not self.ranks.is_main)
         for batch in self.batches(end_step):
             lr = learning_rate(self.step, self.config)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            loss, metrics = self.loss_fn(self.model, batch)
+            with self.autocast():
+                loss, metrics = forward(batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {self.step}")
             self.optimizer.zero_grad(set_to_none=True)
@@ -182,7 +255,9 @@ class Trainer:
             self.step += 1
             bar.update()
             if self.step % self.config.log_every == 0 or self.step == self.config.max_steps:
-                record = {"step": self.step, "lr": lr, "loss": loss.item(), **metrics}
+                # Each rank saw its share of the batch: log the mean over all of them.
+                values = average([loss.item(), *metrics.values()], self.ranks, self.device)
+                record = {"step": self.step, "lr": lr, "loss": values[0], **dict(zip(metrics, values[1:]))}
                 bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k not in ("step", "lr")})
                 self.log(record)
             if self.step % self.config.checkpoint_every == 0 or self.step == end_step:
@@ -191,10 +266,13 @@ class Trainer:
         return self.metrics
 
     def checkpoint(self) -> None:
-        if self.evaluate is not None:
-            self.model.eval()
-            self.metrics = self.evaluate(self.model)
-            self.model.train()
-            self.log({"step": self.step, **self.metrics})
-            tqdm.write(f"step {self.step}: " + ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items()))
-        self.save()
+        """Rank 0 evaluates and saves; the others wait, so that no rank runs ahead of the files."""
+        if self.ranks.is_main:
+            if self.evaluate is not None:
+                self.model.eval()
+                self.metrics = self.evaluate(self.model)
+                self.model.train()
+                self.log({"step": self.step, **self.metrics})
+                tqdm.write(f"step {self.step}: " + ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items()))
+            self.save()
+        self.ranks.barrier()

@@ -18,10 +18,19 @@ def write_images(folder, count: int, seed: int) -> None:
         Image.fromarray(rgb).save(folder / f"img_{n}.png")
 
 
-@pytest.fixture
-def corpus(tmp_path):
+def write_corpus(root):
     """A tiny corpus in the layout that data/build_corpus.py writes."""
-    root = tmp_path / "corpus"
     for split, count, seed in [("train", 6, 0), ("val", 2, 1), ("test", 2, 2)]:
         write_images(root / split, count, seed)
     return root
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="module")
+def module_corpus(tmp_path_factory):
+    """The same tiny corpus, shared by a module's tests."""
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
