@@ -1,6 +1,7 @@
 """The ``colorize`` command line.
 
-    colorize models            the model zoo and the colorizer: presets and sizes
+    colorize batch IN_DIR OUT_DIR   colorize every photo in a folder, N samples each
+    colorize models                 the model zoo and the colorizer: presets and sizes
 """
 
 from __future__ import annotations
@@ -9,6 +10,22 @@ import argparse
 import sys
 
 from colorize import __version__
+
+# The same as colorize.device.DEVICE_CHOICES, which cannot be imported here
+# without importing torch, and `colorize --help` should not wait for torch.
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+BATCH_EPILOG = """\
+IN_DIR/a/photo.jpg gives OUT_DIR/a/photo_0.png ... photo_{N-1}.png (subfolders are
+mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case. A photo
+whose N outputs all exist is skipped, so a rerun resumes. Outputs are PNG at the
+input's size (after EXIF rotation); an input with transparency gives RGBA outputs
+with its alpha. A file that cannot be colorized is reported on one line and the
+batch goes on. OUT_DIR may not be IN_DIR or inside it; nothing is written to IN_DIR.
+
+exit status: 0 all done or skipped, 1 some file failed, 2 usage error (bad options,
+missing IN_DIR, OUT_DIR inside IN_DIR, no model), 130 interrupted.
+"""
 
 
 def list_models(args: argparse.Namespace) -> int:
@@ -37,10 +54,95 @@ def list_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """argparse type: an integer that torch.Generator.manual_seed takes, 0 … 2**64 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2**64 - 1], got {text!r}")
+    return value
+
+
+def batch(args: argparse.Namespace) -> int:
+    """Colorize a folder; usage errors and a missing model exit 2 through ``parser.error``."""
+    # Imported here: they load torch, which `colorize models --help` need not wait for.
+    from colorize.batch import BatchOptions, BatchUsageError, check_folders, colorize_folder
+    from colorize.colorizer import Colorizer
+
+    parser = args.parser
+    try:
+        options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite)
+        check_folders(args.in_dir, args.out_dir)
+    except BatchUsageError as err:
+        parser.error(str(err))
+    try:
+        colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device)
+    except Exception as err:  # noqa: BLE001 -- any unloadable checkpoint is the user's to fix
+        hint = "" if args.checkpoint else " (--checkpoint PATH names one)"
+        parser.error(f"cannot load the colorizer: {err}{hint}")
+    try:
+        result = colorize_folder(colorizer, args.in_dir, args.out_dir, options)
+    except BatchUsageError as err:
+        parser.error(str(err))
+    print(result.summary())
+    if result.interrupted:
+        return 130
+    return 1 if result.failed else 0
+
+
+def add_batch_parser(commands) -> None:
+    batch_parser = commands.add_parser(
+        "batch", help="colorize every photo in a folder (subfolders mirrored), N samples each",
+        description="Colorize every photo under IN_DIR into OUT_DIR, N colorizations each (--samples N).",
+        epilog=BATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    batch_parser.add_argument("in_dir", metavar="IN_DIR", help="folder of photos, searched recursively")
+    batch_parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs go; created if missing")
+    batch_parser.add_argument("--samples", type=positive_int, default=4, metavar="N",
+                              help="colorizations per photo (default: %(default)s)")
+    batch_parser.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
+                              help="> 0; lower gives safer, less varied colours (default: %(default)s)")
+    batch_parser.add_argument("--seed", type=seed_value, default=None, metavar="S",
+                              help="seed every photo with S, so a photo's outputs do not depend on the "
+                                   "other files (default: a fresh random seed per photo)")
+    batch_parser.add_argument("--checkpoint", default=None, metavar="PATH",
+                              help="checkpoint folder written by pipelines.train_colorizer "
+                                   "(default: the model shipped with the package)")
+    batch_parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                              help="auto: CUDA when present, else the CPU (default: %(default)s)")
+    batch_parser.add_argument("--overwrite", action="store_true",
+                              help="colorize photos whose outputs already exist, replacing them")
+    batch_parser.set_defaults(run=batch, parser=batch_parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorize", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_batch_parser(commands)
     models = commands.add_parser("models", help="list the model zoo and the colorizer presets with their sizes")
     models.set_defaults(run=list_models)
     return parser

@@ -1,0 +1,276 @@
+"""Colorizing a folder of photos: ``python -m colorize batch IN_DIR OUT_DIR``.
+
+Subfolders are mirrored: ``IN/a/photo.jpg`` gives ``OUT/a/photo_0.png`` …
+``photo_{N-1}.png`` (DESIGN.md, "CLI"). The run is built to be left alone and
+rerun:
+
+- a photo whose N outputs all exist is skipped, so a rerun resumes;
+- each output is written to a hidden temporary file beside it and renamed
+  into place, so a killed run leaves no half-written PNG (SIGTERM and Ctrl-C
+  also remove the temporary file; only SIGKILL can leave a ``.*.tmp``);
+- a file that cannot be colorized is reported on one line and the batch goes
+  on; the exit status says whether any failed;
+- nothing is ever written under IN_DIR.
+
+Memory stays bounded at any photo size: only L and the 8-bit output exist at
+full resolution (see :mod:`colorize.fullres`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from colorize.colorizer import Colorizer
+from colorize.fullres import lightness_of, sample_images
+from colorize.photo_file import PhotoError, is_image_name, read_photo
+
+
+class BatchUsageError(ValueError):
+    """The folders or options make no sense as a batch; the CLI reports it as a usage error (exit 2)."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How each photo is colorized; the same meaning as in ``Colorizer.colorize``."""
+
+    num_samples: int = 4
+    temperature: float = 1.0
+    seed: int | None = None  # every photo uses this same seed, so results do not depend on the file order
+    overwrite: bool = False  # False: skip a photo whose outputs all exist
+
+    def __post_init__(self):
+        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples < 1:
+            raise BatchUsageError(f"the number of samples must be an integer >= 1, got {self.num_samples!r}")
+        if not self.temperature > 0:
+            raise BatchUsageError(f"the temperature must be > 0, got {self.temperature!r}")
+
+
+@dataclass
+class Job:
+    """One input file and the outputs it gives; ``problem`` is set when it cannot even be tried."""
+
+    source: Path
+    targets: list[Path]
+    problem: str | None = None
+
+
+@dataclass
+class BatchResult:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM before the last file
+
+    def summary(self) -> str:
+        """One line: ``3 done, 1 skipped, 0 failed (4 in all, 12.5 s)``."""
+        total = self.done + self.skipped + self.failed
+        stop = "interrupted after " if self.interrupted else ""
+        return (f"{stop}{self.done} done, {self.skipped} skipped, {self.failed} failed "
+                f"({total} in all, {self.seconds:.1f} s)")
+
+
+def check_folders(in_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
+    """The two folders as given, after refusing what would read outputs back in or write into IN_DIR."""
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    if not in_dir.exists():
+        raise BatchUsageError(f"IN_DIR {in_dir} does not exist")
+    if not in_dir.is_dir():
+        raise BatchUsageError(f"IN_DIR {in_dir} is not a folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BatchUsageError(f"OUT_DIR {out_dir} exists and is not a folder")
+    # resolve() follows symbolic links, so a link that leads into IN_DIR is caught too.
+    if inside(out_dir.resolve(), in_dir.resolve()):
+        raise BatchUsageError(
+            f"OUT_DIR {out_dir} is IN_DIR or inside it: the outputs would be read back in as "
+            "photos on the next run; choose a folder outside IN_DIR")
+    return in_dir, out_dir
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether resolved ``path`` is resolved ``folder`` or under it."""
+    return path == folder or folder in path.parents
+
+
+def output_paths(out_dir: Path, relative: Path, num_samples: int) -> list[Path]:
+    """``a/photo.jpg`` → ``OUT/a/photo_0.png`` … ``photo_{N-1}.png``."""
+    folder = out_dir / relative.parent
+    return [folder / f"{relative.stem}_{n}.png" for n in range(num_samples)]
+
+
+def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
+    """Every image under ``in_dir``, sorted by relative path, with its outputs.
+
+    Symbolic links to folders are not followed (a link to ``.`` would loop
+    forever); links to files are read. A folder that cannot be listed, and a
+    second file whose outputs would overwrite the first's (``photo.jpg`` and
+    ``photo.png``), become failed jobs rather than being passed over in silence.
+    """
+    jobs = []
+
+    def unlistable(err: OSError) -> None:
+        jobs.append(Job(Path(err.filename), [], f"cannot list the folder: {err.strerror}"))
+
+    for folder, subfolders, files in os.walk(in_dir, onerror=unlistable, followlinks=False):
+        subfolders.sort()
+        for name in files:
+            if is_image_name(name):
+                source = Path(folder) / name
+                jobs.append(Job(source, output_paths(out_dir, source.relative_to(in_dir), num_samples)))
+    jobs.sort(key=lambda job: job.source.parts)
+    first_claim: dict[Path, Path] = {}
+    for job in jobs:
+        if job.targets:
+            earlier = first_claim.setdefault(job.targets[0], job.source)
+            if earlier != job.source:
+                job.problem = (f"its outputs {job.targets[0].name} … would overwrite those of "
+                               f"{earlier.name}; rename one of the two")
+    return jobs
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """The permissions an ordinary new file gets (0o666 less the umask); mkstemp's are 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_png_atomically(image: Image.Image, path: Path) -> None:
+    """Save ``image`` as PNG at ``path`` through a temporary sibling and a rename.
+
+    Readers see the old file or the whole new one, never a part; the
+    temporary file is removed on any error, Ctrl-C included.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), new_file_mode())
+            image.save(file, format="PNG")
+            file.flush()
+            os.fsync(file.fileno())  # the bytes reach the disk before the name points at them
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> list[str]:
+    """Colorize ``job.source`` into ``job.targets``; returns warnings, raises on failure."""
+    out_folder = job.targets[0].parent
+    if inside(out_folder.resolve(), in_root):
+        # check_folders refused OUT_DIR inside IN_DIR; this catches the rest (OUT_DIR a parent
+        # of IN_DIR, symbolic links in OUT_DIR), one output folder at a time.
+        raise PhotoError(f"its output folder {out_folder} lies inside IN_DIR; nothing is written there")
+    photo = read_photo(job.source)
+    rgb, alpha, notes = photo.rgb, photo.alpha, photo.warnings
+    del photo
+    height, width = rgb.shape[:2]
+    lightness = lightness_of(rgb, colorizer.device)
+    del rgb  # from here on only L (4 bytes a pixel) and the output exist at full size
+    # One output buffer for all samples; its alpha plane, when the photo has one, is written once.
+    out = np.empty((height, width, 3 if alpha is None else 4), dtype=np.uint8)
+    if alpha is not None:
+        out[..., 3] = alpha
+        del alpha
+    out_folder.mkdir(parents=True, exist_ok=True)
+    samples = sample_images(colorizer, lightness, options.num_samples, options.temperature, options.seed, out)
+    for target, pixels in zip(job.targets, samples):
+        write_png_atomically(Image.fromarray(pixels), target)
+    return notes
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces as single spaces."""
+    return " ".join(str(text).split())
+
+
+def shown(path: Path) -> str:
+    """``path`` for a one-line message: control characters and undecodable bytes escaped, the rest as is."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+
+
+def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Path,
+                    options: BatchOptions = BatchOptions(), log: TextIO | None = None) -> BatchResult:
+    """Colorize every image under ``in_dir`` into ``out_dir``; errors and the progress bar go to ``log``.
+
+    Raises :class:`BatchUsageError` for folders that cannot be a batch. A file
+    that fails is reported on one line and the others go on. Ctrl-C, or
+    SIGTERM in the main thread, stops the run after removing the temporary
+    file in progress; the result then says ``interrupted``.
+    """
+    log = sys.stderr if log is None else log
+    in_dir, out_dir = check_folders(in_dir, out_dir)
+    in_root = in_dir.resolve()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BatchUsageError(f"cannot create OUT_DIR {out_dir}: {err.strerror}") from None
+    start = time.perf_counter()
+    result = BatchResult()
+    jobs = find_jobs(in_dir, out_dir, options.num_samples)
+    with interrupt_on_sigterm(), tqdm(total=len(jobs), desc="colorizing", unit="photo",
+                                      file=log, dynamic_ncols=True) as progress:
+        try:
+            for job in jobs:
+                outcome, lines = run_job(colorizer, job, options, in_root)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                for line in lines:
+                    progress.write(line, file=log)
+                if outcome == "failed":
+                    progress.set_postfix(failed=result.failed)
+                progress.update()
+        except KeyboardInterrupt:
+            result.interrupted = True
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_job(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> tuple[str, list[str]]:
+    """One file: its outcome (a :class:`BatchResult` counter: done, skipped, failed) and lines to report."""
+    if job.problem is None and not options.overwrite and all(t.exists() for t in job.targets):
+        return "skipped", []
+    try:
+        if job.problem is not None:
+            raise PhotoError(job.problem)
+        notes = colorize_file(colorizer, job, options, in_root)
+    except Exception as err:  # noqa: BLE001 -- one bad file must not stop the batch
+        reason = str(err) if isinstance(err, PhotoError) else f"{type(err).__name__}: {err}"
+        return "failed", [f"error: {shown(job.source)}: {one_line(reason)}"]
+    return "done", [f"warning: {shown(job.source)}: {one_line(note)}" for note in notes]
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt, so ``finally`` blocks (temporary files) run.
+
+    Signal handlers can only be set from the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

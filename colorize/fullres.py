@@ -1,0 +1,100 @@
+"""The full-resolution end of colorization, one strip of the photo at a time.
+
+``Colorizer.colorize`` computes the lightness L and the final Lab → RGB on
+whole-image float tensors. At 50 megapixels one float copy of a 3-channel
+image is 600 MB and the kornia conversions hold several, so it peaks near
+8 GB. Yet every full-resolution step is per pixel (L of an RGB pixel, Lab → RGB
+of a pixel) or separable (bilinear upsampling of ab), so here they run on
+strips of about ``STRIP_PIXELS`` pixels and write straight into the 8-bit
+output. The only full-size buffers are L (4 bytes a pixel) and the output.
+
+The network steps are the API's own (``Colorizer.sample_chroma`` at 224×224),
+and the numbers are the API's: identical for a photo that fits in one strip;
+for a larger one, a float may differ in its last bit, as it does in the API
+itself between runs with different numbers of CPU threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from colorize.color import rgb_to_gray
+from colorize.colorizer import Colorizer, resize
+from colorize.image_io import array_to_rgb, tensor_to_uint8
+
+# About a million pixels a strip: the float temporaries of one strip (kornia's
+# Lab → RGB holds a few 3-channel copies) stay in the tens of megabytes.
+STRIP_PIXELS = 1 << 20
+
+
+def lightness_of(rgb: np.ndarray, device: torch.device, strip_pixels: int = STRIP_PIXELS) -> torch.Tensor:
+    """uint8 sRGB (H, W, 3) → L (1, 1, H, W) in [0, 100] on ``device``, a band of rows at a time."""
+    height, width = rgb.shape[:2]
+    lightness = torch.empty(1, 1, height, width, device=device)
+    rows = max(1, strip_pixels // width)
+    for top in range(0, height, rows):
+        # On the CPU, as load_image + rgb_to_gray in Colorizer.colorize, so the numbers agree.
+        lightness[0, :, top:top + rows] = rgb_to_gray(array_to_rgb(rgb[top:top + rows]))
+    return lightness
+
+
+def ab_columns(ab_work: torch.Tensor, height: int, width: int,
+               columns: int) -> Iterator[tuple[int, torch.Tensor]]:
+    """ab (1, 2, S, S) resized as ``colorizer.resize`` to (H, W), yielded as (left, (1, 2, H, w)) bands."""
+    size_h, size_w = ab_work.shape[-2:]
+    if height < size_h or width < size_w:
+        # Shrinking is antialiased: its filter spans many source columns, so
+        # resize at once. The photo is then under S pixels in one direction,
+        # so the whole ab map is at most 2·S·(other side) floats.
+        full = resize(ab_work, height, width)
+        for left in range(0, width, columns):
+            yield left, full[..., left:left + columns]
+        return
+    # Bilinear upscaling is separable, and an S → S pass is the identity
+    # (weights 1 and 0), so resizing the width once and then the height of
+    # each band of columns gives F.interpolate's whole-image result bit for bit.
+    rows = resize(ab_work, size_h, width)  # (1, 2, S, W): small
+    for left in range(0, width, columns):
+        band = rows[..., left:left + columns]
+        yield left, resize(band, height, band.shape[-1])
+
+
+@torch.no_grad()
+def colorize_into(out: np.ndarray, lightness: torch.Tensor, ab_work: torch.Tensor,
+                  strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
+    """Join L (1, 1, H, W) with ab (1, 2, S, S) into sRGB and write it into ``out[..., :3]``.
+
+    ``out`` is uint8 (H, W, 3), or (H, W, 4) whose alpha plane is left as it is.
+    Returns ``out``.
+    """
+    height, width = lightness.shape[-2:]
+    if out.shape[:2] != (height, width) or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 ({height}, {width}, 3 or 4), got {out.dtype} {out.shape}")
+    columns = max(1, strip_pixels // height)
+    for left, ab in ab_columns(ab_work, height, width, columns):
+        right = left + ab.shape[-1]
+        rgb, _ = Colorizer.full_resolution(lightness[..., left:right], ab)
+        out[:, left:right, :3] = tensor_to_uint8(rgb[0])
+    return out
+
+
+def sample_images(colorizer: Colorizer, lightness: torch.Tensor, num_samples: int, temperature: float,
+                  seed: int | None, out: np.ndarray) -> Iterator[np.ndarray]:
+    """``num_samples`` colorizations of L (1, 1, H, W), each written into ``out`` and yielded.
+
+    The same image as ``colorizer.colorize(photo, num_samples, temperature,
+    seed)``, drawn the same way, but one uint8 buffer is reused for every
+    sample: take (save) each before asking for the next.
+    """
+    # The generator is seeded as Colorizer.colorize seeds it: the same seed gives the same images.
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    ab_work, _ = colorizer.sample_chroma(lightness, num_samples, temperature, generator)
+    for n in range(num_samples):
+        yield colorize_into(out, lightness, ab_work[n:n + 1])
