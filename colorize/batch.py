@@ -14,6 +14,11 @@ rerun:
 
 Memory stays bounded at any photo size: only L and the 8-bit output exist at
 full resolution (see :mod:`colorize.fullres`).
+
+A cluster splits one batch into shards: shard I of N takes every N-th photo
+of the sorted list, starting at the I-th, so N shards do each photo exactly
+once. ``--shard I/N`` names one for schedulers that start independent jobs;
+under ``torchrun`` each process takes its rank's share on its own.
 """
 
 from __future__ import annotations
@@ -58,6 +63,39 @@ class BatchOptions:
             raise BatchUsageError(f"the number of samples must be an integer >= 1, got {self.num_samples!r}")
         if not self.temperature > 0:
             raise BatchUsageError(f"the temperature must be > 0, got {self.temperature!r}")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count``: the photos at positions index, index + count, … of the sorted list."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self):
+        if not 0 <= self.index < self.count:
+            raise BatchUsageError(f"shard {self.index}/{self.count}: need 0 <= I < N")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"`` → Shard(I, N)."""
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise BatchUsageError(f"--shard must be I/N with integers 0 <= I < N, got {text!r}") from None
+        return cls(index, count)
+
+    def within(self, inner: Shard) -> Shard:
+        """Shard ``inner`` of this shard, as one shard of the whole list (torchrun ranks inside --shard)."""
+        return Shard(self.index + self.count * inner.index, self.count * inner.count)
+
+    def take(self, items: list) -> list:
+        return items[self.index::self.count]
+
+
+def launched_shard() -> Shard:
+    """This process's shard under ``torchrun`` (RANK of WORLD_SIZE); the whole list otherwise."""
+    return Shard(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
 
 
 @dataclass
@@ -207,8 +245,11 @@ def shown(path: Path) -> str:
 
 
 def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Path,
-                    options: BatchOptions = BatchOptions(), log: TextIO | None = None) -> BatchResult:
+                    options: BatchOptions = BatchOptions(), log: TextIO | None = None,
+                    shard: Shard = Shard()) -> BatchResult:
     """Colorize every image under ``in_dir`` into ``out_dir``; errors and the progress bar go to ``log``.
+
+    ``shard``: do only this shard of the sorted list of photos.
 
     Raises :class:`BatchUsageError` for folders that cannot be a batch. A file
     that fails is reported on one line and the others go on. Ctrl-C, or
@@ -224,8 +265,10 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
         raise BatchUsageError(f"cannot create OUT_DIR {out_dir}: {err.strerror}") from None
     start = time.perf_counter()
     result = BatchResult()
-    jobs = find_jobs(in_dir, out_dir, options.num_samples)
-    with interrupt_on_sigterm(), tqdm(total=len(jobs), desc="colorizing", unit="photo",
+    # Sharded after the overwrite check of find_jobs, so a name clash is reported by whichever shard holds it.
+    jobs = shard.take(find_jobs(in_dir, out_dir, options.num_samples))
+    label = "colorizing" if shard.count == 1 else f"colorizing {shard.index}/{shard.count}"
+    with interrupt_on_sigterm(), tqdm(total=len(jobs), desc=label, unit="photo",
                                       file=log, dynamic_ncols=True) as progress:
         try:
             for job in jobs:

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 
 from colorize import __version__
@@ -90,28 +92,64 @@ def seed_value(text: str) -> int:
 def batch(args: argparse.Namespace) -> int:
     """Colorize a folder; usage errors and a missing model exit 2 through ``parser.error``."""
     # Imported here: they load torch, which `colorize models --help` need not wait for.
-    from colorize.batch import BatchOptions, BatchUsageError, check_folders, colorize_folder
+    from colorize.batch import (BatchOptions, BatchUsageError, Shard, check_folders, colorize_folder,
+                                launched_shard)
     from colorize.colorizer import Colorizer
 
     parser = args.parser
     try:
         options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite)
         check_folders(args.in_dir, args.out_dir)
+        shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
         parser.error(str(err))
+    device = args.device
+    if launched_shard().count > 1 and device != "cpu":
+        import torch
+
+        # Under torchrun each process of a node takes its own GPU, as training does.
+        if torch.cuda.is_available():
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count()}"
     try:
-        colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device)
+        colorizer = Colorizer.from_pretrained(args.checkpoint, device=device)
     except Exception as err:  # noqa: BLE001 -- any unloadable checkpoint is the user's to fix
         hint = "" if args.checkpoint else " (--checkpoint PATH names one)"
         parser.error(f"cannot load the colorizer: {err}{hint}")
     try:
-        result = colorize_folder(colorizer, args.in_dir, args.out_dir, options)
+        with torchrun_group(launched_shard().count > 1):
+            result = colorize_folder(colorizer, args.in_dir, args.out_dir, options, shard=shard)
+            # Flushed before the wait: torchrun may stop this process once another has exited.
+            print(result.summary() if shard.count == 1
+                  else f"shard {shard.index}/{shard.count}: {result.summary()}", flush=True)
     except BatchUsageError as err:
         parser.error(str(err))
-    print(result.summary())
     if result.interrupted:
         return 130
     return 1 if result.failed else 0
+
+
+@contextlib.contextmanager
+def torchrun_group(active: bool):
+    """Under torchrun, hold every process until all have finished their shard.
+
+    torchrun stops all processes as soon as one exits with an error, and a
+    shard with a bad file exits 1: without this wait it would cut the other
+    shards short. The wait may be long (shards differ in size), hence the
+    generous timeout. Only a barrier, so gloo on the CPU serves, GPUs or not.
+    """
+    if not active:
+        yield
+        return
+    import datetime
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", timeout=datetime.timedelta(days=7))
+    try:
+        yield
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 def add_batch_parser(commands) -> None:
@@ -135,6 +173,10 @@ def add_batch_parser(commands) -> None:
                               help="auto: CUDA when present, else the CPU (default: %(default)s)")
     batch_parser.add_argument("--overwrite", action="store_true",
                               help="colorize photos whose outputs already exist, replacing them")
+    batch_parser.add_argument("--shard", default=None, metavar="I/N",
+                              help="do only shard I of N (0 <= I < N): every N-th photo of the sorted "
+                                   "list, from the I-th; N jobs with I = 0 … N-1 do each photo once. "
+                                   "Under torchrun each process takes its share by itself")
     batch_parser.set_defaults(run=batch, parser=batch_parser)
 
 
