@@ -39,7 +39,7 @@ def draw_noise(
     rows = [torch.rand(num_steps, num_classes, generator=generator, device=source)
             for _ in range(batch_size)]
     uniforms = torch.stack(rows) if rows else torch.zeros(0, num_steps, num_classes)
-    # The smallest positive float keeps log(0) out; 1 - u > 0 always, as u < 1.
+    # The smallest positive float keeps log(0) out; u < 1, so -log(u) > 0 and the outer log is finite.
     return -torch.log(-torch.log(uniforms.clamp_(min=torch.finfo(uniforms.dtype).tiny))).to(device)
 
 

@@ -102,6 +102,13 @@ def test_the_same_seed_gives_the_same_images(colorizer, photo, reference):
         assert np.array_equal(pixels(a), pixels(b))
 
 
+def test_more_samples_keep_the_first_ones(colorizer, photo, reference):
+    """Each sample draws its own noise, so asking for more adds images and changes none."""
+    more = colorizer.colorize(photo, num_samples=NUM_SAMPLES + 1, seed=0)
+    for a, b in zip(reference[0], more):
+        assert np.array_equal(pixels(a), pixels(b))
+
+
 def test_another_seed_gives_other_images(colorizer, photo, reference):
     other = colorizer.colorize(photo, num_samples=NUM_SAMPLES, seed=1)
     for a, b in zip(reference[0], other):
