@@ -1,0 +1,234 @@
+"""The web page end to end, on a tiny untrained colorizer: a real browser, the API, the errors.
+
+The browser is Debian's chromium driven by playwright (never ``playwright
+install``: there is no internet). CI installs chromium; without it the browser
+tests are skipped, saying why.
+
+The browser test saves a screenshot of the page. It overwrites the README's
+``docs/webui.png`` only when asked, with a trained model and a real photo::
+
+    COLORIZE_SCREENSHOT=1 COLORIZE_SCREENSHOT_CHECKPOINT=runs/pixcolor \\
+        python -m pytest tests/test_webui.py -k browser
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorize import Colorizer
+from colorize.checkpoint import save_model
+from colorize.models.pixcolor import PixColor
+from webui.app import build_app, launch, main
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WIDTH, HEIGHT = 40, 30  # small, and not square: the results must keep both
+SCREENSHOT = os.environ.get("COLORIZE_SCREENSHOT") == "1"
+REPO = Path(__file__).resolve().parents[1]
+# Gradio's queue calls pandas in ways pandas 3 deprecates; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB")).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def examples_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("examples")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, examples_dir):
+    """The app on a free loopback port: a tiny untrained model (or, for the screenshot, a given one)."""
+    checkpoint = os.environ.get("COLORIZE_SCREENSHOT_CHECKPOINT") if SCREENSHOT else None
+    if checkpoint is None:
+        torch.manual_seed(0)
+        checkpoint = tmp_path_factory.mktemp("tiny_colorizer")
+        save_model(checkpoint, PixColor.from_preset("tiny"))
+    colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
+    app = launch(build_app(colorizer, examples_dir=examples_dir), port=free_port(), block=False, quiet=True)
+    yield app.local_url.rstrip("/")
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    """A 40×30 colour PNG (for the screenshot, scikit-image's cat instead)."""
+    path = tmp_path_factory.mktemp("photos") / "photo.png"
+    if SCREENSHOT:
+        import skimage.data
+
+        Image.fromarray(skimage.data.chelsea()).save(path)
+        return path
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH] / WIDTH
+    rgb = np.stack([np.sin(4 * xx + 1), np.cos(3 * yy), np.sin(5 * (xx + yy))], -1)
+    Image.fromarray(((rgb + 1) * 127.5).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    # The page works offline: everything it loads comes from the server itself.
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith(server) or
+            request.url.startswith(("data:", "blob:")) else elsewhere.append(request.url))
+    page.goto(server)
+    yield page
+    context.close()
+    assert elsewhere == [], f"the page requested other hosts: {elsewhere}"
+
+
+def fetch(page, url: str) -> Image.Image:
+    """An image the page shows, fetched from the server as the browser would."""
+    response = page.request.get(url)
+    assert response.ok, url
+    return Image.open(io.BytesIO(response.body()))
+
+
+def wait_for_gray_photo(page) -> Image.Image:
+    """The photo box's image, once the page has replaced the upload by its gray."""
+    for _ in range(100):
+        src = page.locator("#photo img").first.get_attribute("src")
+        if src:
+            image = fetch(page, src)
+            rgb = pixels(image)
+            if (rgb == rgb[..., :1]).all():
+                return image
+        page.wait_for_timeout(100)
+    raise AssertionError("the photo box never showed the gray of the upload")
+
+
+def test_browser_upload_colorize_download(page, photo, tmp_path):
+    size = Image.open(photo).size
+    # 1. Upload a colour photo: the page shows its gray, at its own size.
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    assert wait_for_gray_photo(page).size == size
+    # 2. Three samples, seed 7, then colorize.
+    page.locator("#samples input[type=number]").fill("3")
+    page.locator("#samples input[type=number]").press("Enter")
+    page.locator("#seed textarea, #seed input").first.fill("7")
+    page.locator("#colorize").click()
+    thumbnails = page.locator("#results .thumbnail-item img")
+    thumbnails.nth(2).wait_for()
+    assert thumbnails.count() == 3
+    assert page.locator("#seed-used input").input_value() == "7"
+    # 3. Every gallery item is the full-resolution PNG, coloured.
+    for n in range(3):
+        image = fetch(page, thumbnails.nth(n).get_attribute("src"))
+        assert image.format == "PNG" and image.size == size
+        rgb = pixels(image)
+        assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() > 1.0
+    page.wait_for_timeout(300)  # the thumbnails' fade-in, for the screenshot
+    screenshot = REPO / "docs" / "webui.png" if SCREENSHOT else tmp_path / "webui.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=screenshot, full_page=True)
+    # 4. The download button gives the full-size file, named after the photo and seed.
+    page.locator("#results .thumbnail-item").first.click()
+    with page.expect_download() as download:
+        page.locator("#results button[aria-label=Download]").first.click()
+    assert download.value.suggested_filename == "photo_seed7_1.png"
+    assert Image.open(download.value.path()).size == size
+
+
+def test_browser_example_and_bad_upload(page, tmp_path):
+    # Clicking a sample photo loads its gray into the photo box.
+    page.locator("img[src*='chelsea']").first.click()
+    assert wait_for_gray_photo(page).size == (451, 300)
+    # A file that only claims to be an image is a one-line error on the page.
+    fake = tmp_path / "notes.png"
+    fake.write_text("not an image")
+    page.locator("#photo button[aria-label='Remove Image']").click()
+    page.locator("#photo input[type=file]").set_input_files(fake)
+    toast = page.locator("[data-testid=toast-body]").first
+    toast.wait_for()
+    assert "notes.png is not an image that can be read" in toast.inner_text()
+
+
+@pytest.fixture(scope="module")
+def client(server, tmp_path_factory):
+    from gradio_client import Client
+
+    return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def call(client, photo, samples=2, temperature=1.0, seed=""):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(photo)), samples, temperature, seed, api_name="/colorize")
+
+
+def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
+    size = Image.open(photo).size
+    gallery, seed = call(client, photo, samples=2, seed="123")
+    assert seed == 123 and len(gallery) == 2
+    first = [Image.open(item["image"]) for item in gallery]
+    assert all(image.size == size for image in first)
+    assert [item["caption"] for item in gallery] == ["sample 1 · seed 123", "sample 2 · seed 123"]
+    # The same seed gives the same images; a blank seed draws one and reports it.
+    again, _ = call(client, photo, samples=2, seed="123")
+    for a, b in zip(first, again):
+        assert np.array_equal(pixels(a), pixels(Image.open(b["image"])))
+    gallery, seed = call(client, photo, samples=1, seed="")
+    assert isinstance(seed, int) and 0 <= seed < 2**32 and len(gallery) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(seed="seven"), "the seed must be a whole number, got 'seven'"),
+        (dict(seed="-1"), "the seed must lie in [0, 4294967295], got -1"),
+        (dict(samples=17), "the number of samples must be a whole number from 1 to 16, got 17"),
+        (dict(temperature=0), "the temperature must be a number from 0.1 to 2, got 0"),
+    ],
+)
+def test_api_bad_arguments_are_one_line_errors(client, photo, kwargs, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as err:
+        call(client, photo, **kwargs)
+    assert message in str(err.value) and "\n" not in err.value.message
+
+
+def test_api_non_image_upload_is_a_clear_error(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello, this is not a photo")
+    with pytest.raises(AppError, match=r"notes\.txt is not an image that can be read"):
+        call(client, notes)
+
+
+def test_main_reports_a_missing_checkpoint_in_one_line(tmp_path, capsys):
+    assert main(["--checkpoint", str(tmp_path), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m webui: error: no colorizer checkpoint in") and err.count("\n") == 1
