@@ -31,7 +31,7 @@ from colorize.device import resolve_device
 from colorize.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
 from colorize.models.gated_pixelcnn_cache import cached_multiply_adds
 from colorize.models.pixcolor import LOWRES_SIZE, PixColorConfig
-from colorize.sampling import draw_uniforms, sample, sample_naive
+from colorize.sampling import draw_noise, sample, sample_naive
 
 
 def shipped_decoder_config() -> tuple[GatedPixelCNNConfig, str]:
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="cached runs per N; the best counts")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gemm-size", type=int, default=2048, help="side of the square GEMM that sets the rate")
     args = parser.parse_args(argv)
     if 8 not in args.samples:
         parser.error("--samples must include 8: the last line reports the speedup at N=8")
@@ -87,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     config, source = shipped_decoder_config()
     model = GatedPixelCNN(config).to(device).eval()
     size, steps = LOWRES_SIZE, LOWRES_SIZE * LOWRES_SIZE * config.num_channels
-    rate = matmul_rate(device)
+    rate = matmul_rate(device, args.gemm_size)
     print(f"decoder: {source}; hidden {config.hidden}, {config.num_layers} layers, "
           f"{model.num_parameters():,} parameters; {size}×{size}×{config.num_channels} = {steps} steps")
     print(f"device: {device}, torch threads: {torch.get_num_threads()}, "
-          f"matmul rate: {rate / 1e9:.1f} G multiply-adds/s (2048² float32 GEMM)")
+          f"matmul rate: {rate / 1e9:.1f} G multiply-adds/s ({args.gemm_size}² float32 GEMM)")
     print(f"naive: the first {args.naive_steps} steps timed, extrapolated to all {steps}")
     print()
     print("| N | naive (s) | cached (s) | speedup | floor (s) | cached / floor |")
@@ -107,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                    method="cached")
 
         def naive():
-            uniforms = draw_uniforms(n, steps, torch.Generator().manual_seed(0), device)
-            sample_naive(model, uniforms, size, size, cond, num_steps=args.naive_steps)
+            noise = draw_noise(n, steps, config.num_classes, torch.Generator().manual_seed(0), device)
+            sample_naive(model, noise, size, size, cond, num_steps=args.naive_steps)
 
         sample(model, n, 4, 4, cond=None if cond is None else cond[:, :, :4, :4],
                method="cached")  # warm-up
