@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -20,7 +21,7 @@ from PIL import Image
 from colorize.checkpoint import load_model
 from colorize.color import lab_to_rgb, rgb_to_gray
 from colorize.device import resolve_device
-from colorize.image_io import ImageInput, load_image, tensor_to_pil
+from colorize.image_io import ImageInput, load_image
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.pixcolor import PixColor
 
@@ -119,7 +120,13 @@ class Colorizer:
         else:
             generator.manual_seed(seed)
         ab_work, _ = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
-        # One full-resolution sample at a time: a 24-megapixel photo would
-        # otherwise hold N float copies of itself in Lab and in RGB at once.
-        return [tensor_to_pil(self.full_resolution(lightness, ab_work[n:n + 1])[0][0])
+        # Imported here: colorize.fullres builds on this module.
+        from colorize.fullres import colorize_into
+
+        # One sample at a time, and each in strips of a megapixel straight
+        # into 8 bits: a 50-megapixel photo would otherwise hold several float
+        # copies of itself in Lab and in RGB at once.
+        height, width = lightness.shape[-2:]
+        return [Image.fromarray(colorize_into(np.empty((height, width, 3), dtype=np.uint8),
+                                              lightness, ab_work[n:n + 1]))
                 for n in range(num_samples)]
