@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorize.checkpoint import load_model
-from colorize.color import lab_to_rgb, rgb_to_gray
+from colorize.color import lab_to_rgb
 from colorize.device import resolve_device
 from colorize.image_io import ImageInput, load_image
 from colorize.models.conditioning import BACKBONE_SIZE
@@ -113,16 +113,18 @@ class Colorizer:
             raise ValueError(f"temperature must be > 0, got {temperature!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an int or None, got {seed!r}")
-        lightness = rgb_to_gray(load_image(image)).to(self.device)[None]  # (1, 1, H, W)
+        # Imported here: colorize.fullres builds on this module.
+        from colorize.fullres import colorize_into, lightness_of_tensor
+
+        # L by bands of rows: kornia's Lab conversion of a whole 50-megapixel
+        # photo would hold several float copies of it at once.
+        lightness = lightness_of_tensor(load_image(image), self.device)  # (1, 1, H, W)
         generator = torch.Generator()
         if seed is None:
             generator.seed()
         else:
             generator.manual_seed(seed)
         ab_work, _ = self.sample_chroma(lightness, num_samples, temperature, generator, progress)
-        # Imported here: colorize.fullres builds on this module.
-        from colorize.fullres import colorize_into
-
         # One sample at a time, and each in strips of a megapixel straight
         # into 8 bits: a 50-megapixel photo would otherwise hold several float
         # copies of itself in Lab and in RGB at once.

@@ -41,6 +41,21 @@ def lightness_of(rgb: np.ndarray, device: torch.device, strip_pixels: int = STRI
     return lightness
 
 
+def lightness_of_tensor(rgb: torch.Tensor, device: torch.device,
+                        strip_pixels: int = STRIP_PIXELS) -> torch.Tensor:
+    """float sRGB (3, H, W) → L (1, 1, H, W) in [0, 100] on ``device``, a band of rows at a time.
+
+    The same numbers as ``rgb_to_gray`` on the whole image (it is per pixel),
+    without its whole-image float temporaries.
+    """
+    height, width = rgb.shape[-2:]
+    lightness = torch.empty(1, 1, height, width, device=device)
+    rows = max(1, strip_pixels // width)
+    for top in range(0, height, rows):
+        lightness[0, :, top:top + rows] = rgb_to_gray(rgb[:, top:top + rows])
+    return lightness
+
+
 def ab_columns(ab_work: torch.Tensor, height: int, width: int,
                columns: int) -> Iterator[tuple[int, torch.Tensor]]:
     """ab (1, 2, S, S) resized as ``colorizer.resize`` to (H, W), yielded as (left, (1, 2, H, w)) bands."""
