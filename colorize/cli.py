@@ -56,37 +56,25 @@ def list_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def checked(convert, accept, wanted: str):
+    """An argparse type: ``convert(text)``, refusing values that ``accept`` rejects with "must be ``wanted``"."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
-
-
-def seed_value(text: str) -> int:
-    """argparse type: an integer that torch.Generator.manual_seed takes, 0 … 2**64 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 2**64 - 1], got {text!r}")
-    return value
+positive_int = checked(int, lambda value: value >= 1, "an integer >= 1")
+positive_float = checked(float, lambda value: 0 < value < float("inf"), "a number > 0")
+# What torch.Generator.manual_seed takes.
+seed_value = checked(int, lambda value: 0 <= value < 2**64, "an integer in [0, 2**64 - 1]")
 
 
 def batch(args: argparse.Namespace) -> int:

@@ -2,7 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+from colorize.checkpoint import save_model
+from colorize.models.pixcolor import PixColor
 
 
 def write_images(folder, count: int, seed: int) -> None:
@@ -34,3 +38,12 @@ def corpus(tmp_path):
 def module_corpus(tmp_path_factory):
     """The same tiny corpus, shared by a module's tests."""
     return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """An untrained tiny colorizer, seeded, saved as a checkpoint folder (one per test module)."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny_colorizer")
+    save_model(path, PixColor.from_preset("tiny"))
+    return path

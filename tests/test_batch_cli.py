@@ -20,10 +20,8 @@ from PIL import Image
 from colorize import Colorizer
 from colorize import cli
 from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
-from colorize.checkpoint import save_model
 from colorize.colorizer import resize
 from colorize.fullres import colorize_into, lightness_of
-from colorize.models.pixcolor import PixColor
 
 SAMPLES = 2
 SEED = 7
@@ -142,14 +140,6 @@ def run_cli(argv, capsys):
         code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny_colorizer")
-    save_model(path, PixColor.from_preset("tiny"))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from colorize import cli
 from colorize.batch import BatchUsageError, Shard
-from colorize.checkpoint import save_model
-from colorize.models.pixcolor import PixColor
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny_colorizer")
-    save_model(path, PixColor.from_preset("tiny"))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from colorize.color import lab_to_rgb, rgb_to_lab
 from colorize.image_io import load_image
 from colorize.models import build_model
 from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
-from colorize.models.pixcolor import PixColor
 
 NUM_SAMPLES = 2
 HEIGHT, WIDTH = 37, 53  # odd and not square: the output must keep both
@@ -23,14 +22,6 @@ HEIGHT, WIDTH = 37, 53  # odd and not square: the output must keep both
 
 def pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image).astype(np.int16)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny_colorizer")
-    save_model(path, PixColor.from_preset("tiny"))
-    return path
 
 
 @pytest.fixture(scope="module")
