@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from colorize.color import classes_to_unit
 from colorize.models.gated_pixelcnn import resize_cond_map
+from colorize.sampling import sample_from_logits
 
 
 def gate_order(hidden: int, num_groups: int) -> torch.Tensor:
@@ -218,7 +219,7 @@ class CachedGatedSampler:
         width: int,
         cond=None,
         temperature: float = 1.0,
-        draw: Callable | None = None,
+        draw: Callable = sample_from_logits,
         progress: bool = False,
         logits_out: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -321,6 +322,7 @@ class CachedGatedSampler:
         steps.close()
         classes = torch.stack(values, 1).view(batch_size, height, width, c_total)
         return classes.permute(0, 3, 1, 2).contiguous()
+
 
 def cached_multiply_adds(config, batch_size: int, height: int, width: int) -> int:
     """The multiply-adds :class:`CachedGatedSampler` performs for one batch: its compute floor.
