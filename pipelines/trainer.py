@@ -164,6 +164,7 @@ class Trainer:
         self.step = 0
         self.metrics: dict[str, float] = {}
         self.ranks = ranks
+        self._forward: nn.Module | None = None
         if config.batch_size % ranks.world_size:
             raise ValueError(f"--batch-size {config.batch_size} is the global batch: it must be "
                              f"divisible by the {ranks.world_size} processes")
@@ -178,8 +179,16 @@ class Trainer:
                           pin_memory=self.device.type == "cuda")
 
     def forward_module(self) -> nn.Module:
-        """What a step calls: the loss module, wrapped in DDP when there are several processes."""
-        module = LossModule(self.model, self.loss_fn)
+        """What a step calls: the loss module, wrapped in DDP when there are several processes.
+
+        Built once per trainer: a second DDP wrapper around the same
+        parameters would register a second set of gradient hooks.
+        """
+        if self._forward is None:
+            self._forward = self.wrap(LossModule(self.model, self.loss_fn))
+        return self._forward
+
+    def wrap(self, module: nn.Module) -> nn.Module:
         if not self.ranks.distributed:
             return module
         # DDP averages the gradients of the parameters that need them; what
