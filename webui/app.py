@@ -1,6 +1,6 @@
 """The Gradio page: upload a photo, get several plausible colorizations of its gray.
 
-    python -m webui --checkpoint runs/pixcolor        # then open http://127.0.0.1:7860
+    python -m webui [--checkpoint RUN_DIR]        # then open http://127.0.0.1:7860
 
 Thin by design (DESIGN.md): every colorization is one ``Colorizer.colorize``
 call. This module only turns the page's controls into its arguments, and its
