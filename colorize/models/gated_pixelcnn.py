@@ -235,6 +235,7 @@ class GatedPixelCNN(AutoregressiveModel):
 
     def cached_sampler(self):
         """A :class:`~colorize.models.gated_pixelcnn_cache.CachedGatedSampler` of the current weights."""
+        # Imported here: the cache module builds on this one.
         from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
 
         return CachedGatedSampler(self)
