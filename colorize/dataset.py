@@ -5,13 +5,17 @@ Two targets share one pipeline: 8-bit RGB for the PixelRNN/PixelCNN baselines
 chroma ab for the colorizer (PixColor Sec. 3.2: 32 bins per channel), with the
 lightness L alongside when asked for.
 
-Decoding JPEGs on every access is too slow on a 2-core machine, so every image
-is decoded once at construction and kept in memory as a downscaled uint8 copy.
+By default every image is decoded when an item needs it, so that the decoding
+runs in the DataLoader's worker processes rather than on the training's own
+cores, and memory does not grow with the photo collection. ``preload=True``
+decodes every image once at construction and keeps a downscaled uint8 copy in
+memory instead, for small folders read many times without workers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +101,8 @@ class ImageCrops(Dataset):
     (a generator seeded from ``seed`` and ``i``), for held-out evaluation.
 
     Args:
-        root: folder searched recursively (see ``list_images``).
+        root: folder searched recursively (see ``list_images``), or the list
+            of image paths itself (a split of a folder, see ``pipelines.corpus``).
         size: output side in pixels, >= 1.
         channels: "rgb" or "ab".
         num_classes: classes per channel; None means 256 (rgb) or 32 (ab).
@@ -110,11 +115,13 @@ class ImageCrops(Dataset):
             downscaled from about twice the output resolution.
         crops_per_image: items per image per epoch, >= 1.
         return_l: with channels="ab", also return L (see Items).
+        preload: decode every image at construction and keep it in memory,
+            rather than decode it at each access (see the module docstring).
     """
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | Sequence[Path],
         size: int,
         channels: str = "rgb",
         num_classes: int | None = None,
@@ -125,6 +132,7 @@ class ImageCrops(Dataset):
         cache_side: int | None = None,
         crops_per_image: int = 1,
         return_l: bool = False,
+        preload: bool = False,
     ) -> None:
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"size must be an int >= 1, got {size!r}")
@@ -149,7 +157,12 @@ class ImageCrops(Dataset):
         if return_l and channels != "ab":
             raise ValueError("return_l=True needs channels='ab'")
 
-        self.paths = list_images(root)
+        if isinstance(root, (str, Path)):
+            self.paths = list_images(root)
+        else:
+            self.paths = [Path(p) for p in root]
+            if not self.paths:
+                raise ValueError("the list of image paths is empty")
         self.size = size
         self.channels = channels
         self.num_classes = num_classes
@@ -160,14 +173,20 @@ class ImageCrops(Dataset):
         self.cache_side = cache_side
         self.crops_per_image = crops_per_image
         self.return_l = return_l
-        self.images = [load_rgb(p, cache_side) for p in self.paths]
+        self.images = [load_rgb(p, cache_side) for p in self.paths] if preload else None
 
     def __len__(self) -> int:
-        return len(self.images) * self.crops_per_image
+        return len(self.paths) * self.crops_per_image
+
+    def image(self, number: int) -> Image.Image:
+        """Image ``number`` of ``self.paths``, decoded and downscaled to ``cache_side``."""
+        if self.images is not None:
+            return self.images[number]
+        return load_rgb(self.paths[number], self.cache_side)
 
     def _crop(self, index: int) -> Image.Image:
         """Draw the random crop for item ``index``: PIL RGB, size x size."""
-        img = self.images[index % len(self.images)]
+        img = self.image(index % len(self.paths))
         gen = None
         if self.deterministic:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
@@ -216,8 +235,8 @@ class ColorizerCrops(ImageCrops):
     the smallest crop is downscaled, never upscaled.
     """
 
-    def __init__(self, root: str | Path, size: int = 224, lowres: int = 28, min_scale: float = 0.5,
-                 cache_side: int | None = None, **kwargs) -> None:
+    def __init__(self, root: str | Path | Sequence[Path], size: int = 224, lowres: int = 28,
+                 min_scale: float = 0.5, cache_side: int | None = None, **kwargs) -> None:
         if not isinstance(lowres, int) or lowres < 1 or size % lowres:
             raise ValueError(f"lowres must be an int dividing size ({size}), got {lowres!r}")
         if cache_side is None:

@@ -1,34 +1,76 @@
-"""Where a data folder's splits are, and the crops the baselines train on."""
+"""Where a data folder's splits are, and the crops the models train on.
+
+Two kinds of data folder are accepted:
+
+* a corpus built by ``data/build_corpus.py``, with ``train/``, ``val/`` and
+  ``test/`` subfolders;
+* any folder of photos (searched recursively). Its validation split is the
+  photos whose content hash falls in the first ``VAL_PERCENT`` of the hash
+  range, and the rest train. The split depends on the bytes of each file
+  alone: not on its name, the folder's order or the other files, so adding
+  photos never moves an old one between the splits. Such a folder has no
+  test split.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from colorize.dataset import ColorizerCrops, ImageCrops
+from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES
+from colorize.dataset import ColorizerCrops, ImageCrops, list_images
 
 # Training crops are fixed functions of their index (deterministic=True), and
 # each image offers this many distinct ones: the trainer draws indices per
 # step, so a run is reproducible and resumable to the bit.
 TRAIN_CROPS_PER_IMAGE = 100_000
 
-# Classes per channel for each representation (DESIGN.md: 8-bit RGB, 32-bin ab).
-CHANNEL_SETUPS = {"rgb": (3, 256), "ab": (2, 32)}
+# Classes per channel for each representation: 8-bit RGB and the 32 ab bins.
+CHANNEL_SETUPS = {"rgb": (3, NUM_RGB_CLASSES), "ab": (2, NUM_AB_BINS)}
+
+# Of a plain photo folder, this share (in per cent of the hash range) validates:
+# 3 % of 9,943 photos is about 300.
+VAL_PERCENT = 3
+SPLITS = ("train", "val", "test")
 
 
-def split_dir(root: str | Path, split: str) -> Path | None:
-    """``root/split`` for a corpus built by ``data/build_corpus.py``.
+def content_percentile(path: Path) -> int:
+    """Where the file's SHA-256 falls in the hash range, in [0, 100)."""
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return int.from_bytes(digest[:8], "big") * 100 >> 64
 
-    A plain folder of images has no splits: it serves as the training split
-    and has no validation or test split (``None``).
+
+def split_images(root: str | Path, split: str) -> list[Path] | None:
+    """The images of ``split`` ("train", "val" or "test") of a data folder, or None if it has none.
+
+    A corpus (``root/train`` etc. exist) gives the images of that subfolder;
+    a plain photo folder is split by content hash (see the module docstring).
+    A plain folder so small that no photo falls in the validation range has
+    no validation split, and trains on everything.
     """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} does not exist")
     if (root / split).is_dir():
-        return root / split
-    if any((root / name).is_dir() for name in ("train", "val", "test")):
+        return list_images(root / split)
+    if any((root / name).is_dir() for name in SPLITS) or split == "test":
         return None
-    return root if split == "train" else None
+    paths = list_images(root)
+    val = [p for p in paths if content_percentile(p) < VAL_PERCENT]
+    if split == "val":
+        return val or None
+    held_out = set(val)
+    return [p for p in paths if p not in held_out]
+
+
+def required_split(root: str | Path, split: str) -> list[Path]:
+    """:func:`split_images`, with a clear error when the folder has no such split."""
+    paths = split_images(root, split)
+    if paths is None:
+        raise FileNotFoundError(f"data folder {root} has no {split!r} split")
+    return paths
 
 
 def crops(root: str | Path, split: str, size: int, channels: str, train: bool, **kwargs) -> ImageCrops:
@@ -36,20 +78,16 @@ def crops(root: str | Path, split: str, size: int, channels: str, train: bool, *
 
     Both are seeded functions of the item index (``seed`` in ``kwargs``).
     """
-    folder = split_dir(root, split)
-    if folder is None:
-        raise FileNotFoundError(f"data folder {root} has no {split!r} split")
+    paths = required_split(root, split)
     if train:
         kwargs.setdefault("crops_per_image", TRAIN_CROPS_PER_IMAGE)
-        return ImageCrops(folder, size, channels, deterministic=True, flip=True, **kwargs)
-    return ImageCrops(folder, size, channels, deterministic=True, flip=False, **kwargs)
+        return ImageCrops(paths, size, channels, deterministic=True, flip=True, **kwargs)
+    return ImageCrops(paths, size, channels, deterministic=True, flip=False, **kwargs)
 
 
 def colorizer_crops(root: str | Path, split: str, train: bool, **kwargs) -> ColorizerCrops:
     """The colorizer's crops (gray, full-res ab, 28×28 bins), random for training, fixed otherwise."""
-    folder = split_dir(root, split)
-    if folder is None:
-        raise FileNotFoundError(f"data folder {root} has no {split!r} split")
+    paths = required_split(root, split)
     if train:
         kwargs.setdefault("crops_per_image", TRAIN_CROPS_PER_IMAGE)
-    return ColorizerCrops(folder, deterministic=True, flip=train, **kwargs)
+    return ColorizerCrops(paths, deterministic=True, flip=train, **kwargs)

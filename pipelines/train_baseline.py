@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from colorize.models import available_models, build_model
-from pipelines.corpus import CHANNEL_SETUPS, crops, split_dir
+from pipelines.corpus import CHANNEL_SETUPS, crops, split_images
 from pipelines.evaluate_nll import bits_per_dim
 from pipelines.distributed import setup, teardown
 from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
@@ -70,7 +70,7 @@ def train(args: argparse.Namespace, out: Path, ranks, device: torch.device) -> d
     train_set = crops(args.data, "train", args.size, args.channels, train=True,
                       min_scale=args.min_scale, seed=args.seed)
     val_set = None
-    if split_dir(args.data, "val") is not None:
+    if split_images(args.data, "val") is not None:
         val_set = crops(args.data, "val", args.size, args.channels, train=False,
                         min_scale=args.min_scale, crops_per_image=args.val_crops_per_image)
 

@@ -167,3 +167,22 @@ def test_colorizer_crops_pair_full_res_chroma_with_its_low_res_bins(corpus):
 def test_colorizer_crops_need_a_low_res_that_divides_the_size(corpus):
     with pytest.raises(ValueError, match="lowres"):
         ColorizerCrops(corpus / "train", size=50, lowres=28)
+
+
+def test_decoding_on_access_gives_the_items_of_preloading(folder):
+    lazy = ColorizerCrops(folder, size=SIZE, lowres=4, deterministic=True, seed=1, crops_per_image=2)
+    eager = ColorizerCrops(folder, size=SIZE, lowres=4, deterministic=True, seed=1, crops_per_image=2,
+                           preload=True)
+    assert lazy.images is None and len(eager.images) == len(eager.paths)
+    assert len(lazy) == len(eager)
+    for index in range(len(lazy)):
+        for key, value in lazy[index].items():
+            assert torch.equal(value, eager[index][key]), (index, key)
+
+
+def test_a_list_of_paths_is_a_dataset_of_just_those_images(folder):
+    paths = list_images(folder)[1:3]
+    ds = ImageCrops(paths, SIZE, deterministic=True)
+    assert ds.paths == paths and len(ds) == 2
+    with pytest.raises(ValueError, match="empty"):
+        ImageCrops([], SIZE)
