@@ -41,10 +41,21 @@ def test_pretrained_backbone_sees_a_cat_in_gray_chelsea(backbone):
 
 def test_gray_to_imagenet_is_the_gray_srgb_image():
     lightness = torch.tensor([0.0, 53.3889, 100.0]).view(1, 1, 1, 3)
+    gray = torch.tensor([0.0, 0.5, 1.0])[:, None].expand(3, 3)  # (3 pixels, 3 channels)
     x = gray_to_imagenet(lightness)
+    assert torch.allclose(x[0, :, 0, :].T, (gray * 255 - 127) / 128, atol=1e-3)
+    x = gray_to_imagenet(lightness, "imagenet_mean_std")
     mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
-    rgb = x[0, :, 0, :].T * std + mean  # (3 pixels, 3 channels)
-    assert torch.allclose(rgb, torch.tensor([0.0, 0.5, 1.0])[:, None].expand(3, 3), atol=1e-3)
+    assert torch.allclose(x[0, :, 0, :].T * std + mean, gray, atol=1e-3)
+
+
+def test_a_stored_config_without_input_scaling_keeps_the_scaling_it_was_trained_with():
+    assert ConditioningConfig.from_stored({"channels": 4}).input_scaling == "imagenet_mean_std"
+    assert ConditioningConfig(channels=4).input_scaling == "efficientnet"
+    with pytest.raises(ValueError, match="unknown input scaling"):
+        ConditioningConfig(input_scaling="raw")
+    with pytest.raises(ValueError, match="unknown backbone"):
+        ConditioningConfig(backbone="resnet50")
 
 
 def test_backbone_is_frozen_and_stays_in_eval_mode(backbone):

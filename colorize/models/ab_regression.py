@@ -36,7 +36,7 @@ class AbRegressionConfig:
 
     def __post_init__(self):
         if isinstance(self.conditioning, dict):
-            self.conditioning = ConditioningConfig(**self.conditioning)
+            self.conditioning = ConditioningConfig.from_stored(self.conditioning)
 
 
 class AbRegression(nn.Module):
