@@ -1,7 +1,7 @@
 """Train the colorizer, stage by stage, or the baselines it is compared with.
 
     python -m pipelines.train_colorizer --data DIR --out RUN_DIR [--stage decoder|refine]
-        [--preset tiny|small|base] [--max-steps N] [--resume]
+        [--preset tiny|small|medium|base] [--max-steps N] [--resume]
 
 PixColor (Guadarrama et al. 2017), Sec. 3:
 
@@ -44,9 +44,9 @@ from colorize.color import AB_SCALE, lab_to_rgb
 from colorize.colorizer import resize
 from colorize.models import build_model
 from colorize.models.ab_regression import AbRegression, AbRegressionConfig
-from colorize.models.conditioning import BACKBONE_SIZE
+from colorize.models.conditioning import BACKBONE_SIZE, BACKBONES
 from colorize.models.pixcolor import PRESETS, PixColor
-from pipelines.corpus import colorizer_crops, split_dir
+from pipelines.corpus import colorizer_crops, split_images
 from pipelines.sample_grid import write_grid
 from pipelines.distributed import setup, teardown
 from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
@@ -112,7 +112,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
                         help="model size, used when the run folder holds no model yet")
     parser.add_argument("--finetune-backbone", action="store_true",
-                        help="also train EfficientNet-Lite0 (it is then stored in the checkpoint)")
+                        help="also train the EfficientNet backbone (it is then stored in the checkpoint)")
+    parser.add_argument("--backbone", default="lite0", choices=sorted(BACKBONES),
+                        help="the ImageNet backbone of the conditioning network, used when the run "
+                             "folder holds no model yet")
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -124,22 +127,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-crops-per-image", type=int, default=2)
     parser.add_argument("--grid-images", type=int, default=4, help="validation images in the PNG grid")
     parser.add_argument("--grid-samples", type=int, default=2, help="samples per image in the PNG grid")
+    parser.add_argument("--init-from", default=None,
+                        help="a checkpoint folder whose weights (and model config) a new run starts "
+                             "from, with a fresh optimizer and schedule; ignored when --out holds a model")
     add_run_arguments(parser, resume_help="continue this stage in --out")
     return parser.parse_args(argv)
 
 
 def build_or_load(args: argparse.Namespace, out: Path) -> tuple[torch.nn.Module, dict]:
-    """The run folder's model if it has one (the other stage may have made it), else a new one."""
+    """The run folder's model if it has one (the other stage may have made it), else the
+    ``--init-from`` checkpoint's weights to start from, else a new model."""
     want = MODEL_OF_STAGE[args.stage]
-    if (out / "config.json").is_file():
-        model, config = load_model(out)
+    source = out if (out / "config.json").is_file() else args.init_from
+    if source is not None:
+        model, config = load_model(source)
         if config["model"] != want:
-            raise SystemExit(f"{out} holds a {config['model']} model; stage {args.stage} trains a {want}")
+            raise SystemExit(f"{source} holds a {config['model']} model; stage {args.stage} trains a {want}")
         if config.get("preset") not in (None, args.preset):
-            print(f"{out} holds a {config['preset']} model; --preset {args.preset} is ignored")
-        return model, {k: v for k, v in config.items() if k not in ("model", "config")}
+            print(f"{source} holds a {config['preset']} model; --preset {args.preset} is ignored")
+        info = {k: v for k, v in config.items() if k not in ("model", "config")}
+        if source is args.init_from:
+            # The steps that made the starting weights stay on record (the model
+            # card's total); this run's own stages start again at step 0.
+            earlier = {"init_from": str(source), "stages": info.pop("stages", {})}
+            info["history"] = [*info.get("history", []), earlier]
+        return model, info
     conditioning = dataclasses.replace(PRESETS[args.preset]["conditioning"],
-                                       finetune_backbone=args.finetune_backbone)
+                                       finetune_backbone=args.finetune_backbone, backbone=args.backbone)
     if want == "pixcolor":
         model = PixColor.from_preset(args.preset, conditioning=conditioning, working_size=args.size)
     elif want == "ab_regression":
@@ -176,7 +190,7 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     train_set = colorizer_crops(args.data, "train", train=True, size=size, min_scale=min_scale,
                                 seed=args.seed)
     val_set = None
-    if split_dir(args.data, "val") is not None:
+    if split_images(args.data, "val") is not None:
         val_set = colorizer_crops(args.data, "val", train=False, size=size, min_scale=min_scale,
                                   crops_per_image=args.val_crops_per_image)
     # A plain photo folder has no validation split: the grid then shows fixed

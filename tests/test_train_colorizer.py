@@ -80,3 +80,28 @@ def test_a_plain_photo_folder_trains_and_still_gets_a_grid(corpus, tmp_path):
                     "--grid-images", "1", "--grid-samples", "1"])
     assert metrics == {}  # no validation split to score
     assert (out / "decoder" / "grid_000002.png").is_file()
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(corpus, tmp_path):
+    first = tmp_path / "first"
+    run(corpus, first, "--stage", "decoder", "--max-steps", "3", "--grid-images", "0")
+    before, _ = load_model(first)
+    # At learning rate 0 the new run's weights are exactly where it started.
+    run(corpus, tmp_path / "second", "--stage", "decoder", "--max-steps", "2", "--grid-images", "0",
+        "--lr", "0", "--init-from", str(first))
+    after, config = load_model(tmp_path / "second")
+    for key, value in before.state_dict().items():
+        assert torch.equal(value, after.state_dict()[key]), key
+    assert config["stages"]["decoder"]["step"] == 2
+    assert config["history"] == [{"init_from": str(first),
+                                  "stages": json.loads((first / "config.json").read_text())["stages"]}]
+
+
+def test_a_new_run_builds_the_backbone_asked_for_and_trains_under_cpu_bf16(corpus, tmp_path):
+    out = tmp_path / "run"
+    run(corpus, out, "--stage", "decoder", "--max-steps", "2", "--grid-images", "0",
+        "--backbone", "lite2", "--bf16")
+    model, config = load_model(out)
+    assert config["config"]["conditioning"]["backbone"] == "lite2"
+    assert config["stages"]["decoder"]["trainer"]["bf16"] is True
+    assert model.conditioning.adapter.project[0].in_channels == 48  # Lite2's stride-8 channels

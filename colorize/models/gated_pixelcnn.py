@@ -53,6 +53,7 @@ PRESETS = {
     # 5 layers: the horizontal stack reaches 3 + 4 = 7 pixels left, a whole 8-wide row (tests).
     "tiny": dict(hidden=12, num_layers=5, output_hidden=24),
     "small": dict(hidden=48, num_layers=6, output_hidden=96),
+    "medium": dict(hidden=72, num_layers=8, output_hidden=144),
     "base": dict(hidden=126, num_layers=12, output_hidden=252),
 }
 

@@ -51,8 +51,9 @@ class PixColorConfig:
 
     def __post_init__(self):
         # Rebuilt from JSON, the parts arrive as plain dicts.
-        for name, cls in [("conditioning", ConditioningConfig), ("decoder", GatedPixelCNNConfig),
-                          ("refinement", RefinementConfig)]:
+        if isinstance(self.conditioning, dict):
+            self.conditioning = ConditioningConfig.from_stored(self.conditioning)
+        for name, cls in [("decoder", GatedPixelCNNConfig), ("refinement", RefinementConfig)]:
             if isinstance(getattr(self, name), dict):
                 setattr(self, name, cls(**getattr(self, name)))
         if self.decoder.num_channels != 2 or self.decoder.num_classes != NUM_AB_BINS:
@@ -79,6 +80,7 @@ def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blo
 PRESETS = {
     "tiny": _preset(cond=12, adapter_blocks=1, decoder="tiny", width=8, refine_blocks=1),
     "small": _preset(cond=64, adapter_blocks=2, decoder="small", width=16, refine_blocks=2),
+    "medium": _preset(cond=96, adapter_blocks=3, decoder="medium", width=24, refine_blocks=2),
     "base": _preset(cond=128, adapter_blocks=3, decoder="base", width=32, refine_blocks=3),
 }
 
