@@ -2,6 +2,7 @@
 
     python -m pipelines.evaluate_colorizer --checkpoint RUN_DIR --data DIR --samples N
         [--split test] [--unconditional RUN_DIR] [--regression RUN_DIR]
+        [--refinement-from RUN_DIR] [--classifier auto|lite0|lite1|lite2|none]
         [--max-images M] [--batch-images B] [--temperature T] [--seed S]
         [--device auto|cpu|cuda] [--out FILE.json]
 
@@ -19,11 +20,18 @@ checkpoint's working resolution. Rows of the printed table:
 * ``gray``: ab = 0, the input itself, the floor every colorizer starts from.
 
 Metrics (see :mod:`colorize.metrics`): PSNR and SSIM in sRGB against the
-original, best-of-N and mean over the N samples; colourfulness (Hasler and
-Süsstrunk 2003) relative to the originals'; diversity as the mean pairwise ab
-distance between the N samples of one image. Colorization has many right
-answers, so PSNR and SSIM against the one original undersell any sampler;
-best-of-N asks only that one sample came close.
+original, for the first sample, best-of-N and mean over the N samples, and
+PSNR also as a difference from gray's; colourfulness (Hasler and Süsstrunk
+2003) relative to the originals'; diversity as the mean pairwise ab distance
+between the N samples of one image. Colorization has many right answers, so
+PSNR and SSIM against the one original undersell any sampler; best-of-N asks
+only that one sample came close, and the first sample is what a user who
+takes one colorization gets.
+
+Semantic fidelity (:mod:`pipelines.semantic_fidelity`, Zhang et al. 2016): an
+ImageNet classifier other than the colorizer's backbone reads the original
+and each method's first output; the table gives how often its top-1 class
+agrees with the original's, and the mean KL(original ‖ output).
 
 The results are printed as a markdown table and written as JSON to ``--out``
 (default ``RUN_DIR/eval_<split>.json``).
@@ -50,11 +58,13 @@ from colorize.models.ab_regression import AbRegression
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.gated_pixelcnn import GatedPixelCNN
 from colorize.models.pixcolor import PixColor
-from pipelines.corpus import split_dir
+from pipelines.corpus import split_images
+from pipelines.semantic_fidelity import SemanticJudge, agreement_and_kl, independent_backbone
 
 # Per-method fields of the results; None where a metric does not apply.
-FIELDS = ("bits_per_dim", "psnr_best", "psnr_mean", "ssim_best", "ssim_mean",
-          "colourfulness", "colourfulness_ratio", "diversity")
+FIELDS = ("bits_per_dim", "psnr_first", "psnr_best", "psnr_mean", "psnr_first_vs_gray",
+          "psnr_best_vs_gray", "ssim_first", "ssim_best", "ssim_mean", "colourfulness",
+          "colourfulness_ratio", "diversity", "top1_agreement", "kl_from_original")
 # Table rows, in order, and their display names.
 METHODS = {"pixcolor": "pixcolor", "unconditional": "unconditional gated_pixelcnn",
            "regression": "regression", "gray": "gray"}
@@ -89,17 +99,22 @@ class MethodScores:
     """Per-image scores of one method's outputs; :meth:`summary` averages them over images."""
 
     def __init__(self) -> None:
-        self.psnr_best, self.psnr_mean, self.ssim_best, self.ssim_mean = [], [], [], []
+        self.psnr_first, self.psnr_best, self.psnr_mean = [], [], []
+        self.ssim_first, self.ssim_best, self.ssim_mean = [], [], []
         self.colourfulness: list[float] = []  # one per output, all images pooled
         self.diversity: list[float] = []
+        self.top1_agreement: list[float] = []  # of the first output, per image
+        self.kl_from_original: list[float] = []
 
     def add(self, outputs: torch.Tensor, truth: np.ndarray, ab: torch.Tensor | None) -> None:
         """outputs (M, 3, S, S): the M colorizations of one image; truth (S, S, 3);
         ab (M, 2, S, S) their chroma, for diversity (None: M = 1 deterministic output)."""
         images = to_images(outputs)
-        for metric, best, mean in [(psnr, self.psnr_best, self.psnr_mean),
-                                   (ssim, self.ssim_best, self.ssim_mean)]:
-            b, m = best_and_mean([metric(image, truth) for image in images])
+        for metric, first, best, mean in [(psnr, self.psnr_first, self.psnr_best, self.psnr_mean),
+                                          (ssim, self.ssim_first, self.ssim_best, self.ssim_mean)]:
+            values = [metric(image, truth) for image in images]
+            b, m = best_and_mean(values)
+            first.append(values[0])
             best.append(b)
             mean.append(m)
         self.colourfulness.extend(colourfulness(image) for image in images)
@@ -108,17 +123,33 @@ class MethodScores:
         elif ab.shape[0] >= 2:
             self.diversity.append(mean_pairwise_ab_distance(ab.cpu().double().numpy()))
 
+    def add_semantics(self, agreement: list[float], kl: list[float]) -> None:
+        """Per-image top-1 agreement and KL of the first output (see pipelines.semantic_fidelity)."""
+        self.top1_agreement.extend(agreement)
+        self.kl_from_original.extend(kl)
+
     def summary(self, truth_colourfulness: float, bits_per_dim: float | None = None) -> dict:
+        """Means over images; the ``*_vs_gray`` fields are filled in by :func:`evaluate`."""
         mean_colour = float(np.mean(self.colourfulness))
+
+        def mean(values: list[float]) -> float | None:
+            return float(np.mean(values)) if values else None
+
         return {
             "bits_per_dim": bits_per_dim,
-            "psnr_best": float(np.mean(self.psnr_best)),
-            "psnr_mean": float(np.mean(self.psnr_mean)),
-            "ssim_best": float(np.mean(self.ssim_best)),
-            "ssim_mean": float(np.mean(self.ssim_mean)),
+            "psnr_first": mean(self.psnr_first),
+            "psnr_best": mean(self.psnr_best),
+            "psnr_mean": mean(self.psnr_mean),
+            "psnr_first_vs_gray": None,
+            "psnr_best_vs_gray": None,
+            "ssim_first": mean(self.ssim_first),
+            "ssim_best": mean(self.ssim_best),
+            "ssim_mean": mean(self.ssim_mean),
             "colourfulness": mean_colour,
             "colourfulness_ratio": mean_colour / truth_colourfulness if truth_colourfulness > 0 else None,
-            "diversity": float(np.mean(self.diversity)) if self.diversity else None,
+            "diversity": mean(self.diversity),
+            "top1_agreement": mean(self.top1_agreement),
+            "kl_from_original": mean(self.kl_from_original),
         }
 
 
@@ -148,6 +179,7 @@ def evaluate(
     batch_images: int = 4,
     unconditional: GatedPixelCNN | None = None,
     regression: AbRegression | None = None,
+    judge: SemanticJudge | None = None,
     progress: bool = False,
 ) -> dict:
     """Score ``model`` (and the optional baselines) on ``dataset``, items of :class:`ColorizerCrops`.
@@ -155,7 +187,8 @@ def evaluate(
     Every metric is computed per image and averaged over images (PSNR in dB
     too, as colorization papers report it); colourfulness is averaged over all
     outputs, which is the same with N outputs per image. bits/dim is summed
-    over all values before dividing. Returns ``{"methods": {name: {field: value}},
+    over all values before dividing. With a ``judge``, the semantic-fidelity
+    fields are filled in for the first output of every method. Returns ``{"methods": {name: {field: value}},
     "ground_truth_colourfulness": float}``; see :data:`FIELDS`.
     """
     if num_samples < 1:
@@ -210,6 +243,16 @@ def evaluate(
             if regression is not None:
                 scores["regression"].add(regressed[i:i + 1], truth[i], None)
 
+        # 5. What an independent classifier makes of each method's first output.
+        if judge is not None:
+            truth_rgb = lab_to_rgb(torch.cat([l_work, ab_true], dim=1))
+            firsts = {"pixcolor": rgb[::num_samples], "gray": gray}
+            if regression is not None:
+                firsts["regression"] = regressed
+            log_p = judge(torch.cat([truth_rgb, *firsts.values()]).float()).split(b)
+            for name, log_p_image in zip(firsts, log_p[1:]):
+                scores[name].add_semantics(*agreement_and_kl(log_p[0], log_p_image))
+
     truth_colourfulness = float(np.mean(truth_colour))
     methods = {"pixcolor": scores["pixcolor"].summary(truth_colourfulness, bits["pixcolor"].result())}
     if unconditional is not None:
@@ -218,7 +261,12 @@ def evaluate(
     if regression is not None:
         methods["regression"] = scores["regression"].summary(truth_colourfulness)
     methods["gray"] = scores["gray"].summary(truth_colourfulness)
-    return {"methods": methods, "ground_truth_colourfulness": truth_colourfulness}
+    for row in methods.values():
+        if row["psnr_first"] is not None:
+            row["psnr_first_vs_gray"] = row["psnr_first"] - methods["gray"]["psnr_first"]
+            row["psnr_best_vs_gray"] = row["psnr_best"] - methods["gray"]["psnr_first"]
+    return {"methods": methods, "ground_truth_colourfulness": truth_colourfulness,
+            "classifier": judge.variant if judge is not None else None}
 
 
 def _number(value: float | None, digits: int) -> str:
@@ -229,20 +277,35 @@ def _number(value: float | None, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _with_difference(value: float | None, difference: float | None) -> str:
+    """"20.41 (−0.52)": a PSNR and, in brackets, its difference from gray's."""
+    text = _number(value, 2)
+    if value is not None and difference is not None and not math.isinf(difference):
+        text += f" ({difference:+.2f})".replace("-", "−")
+    return text
+
+
 def format_table(results: dict) -> str:
     """The results as a markdown table, one row per method."""
-    header = ["method", "ab bits/dim", f"PSNR best-of-{results['samples']}", "PSNR mean",
-              f"SSIM best-of-{results['samples']}", "SSIM mean",
-              "colourfulness (ratio to ground truth)", "diversity (mean pairwise ab distance)"]
+    n = results["samples"]
+    classifier = results.get("classifier") or "classifier"
+    header = ["method", "ab bits/dim", "PSNR first (vs gray)", f"PSNR best-of-{n} (vs gray)",
+              "SSIM first", f"SSIM best-of-{n}", "colourfulness (ratio to originals)",
+              "diversity (mean pairwise ab distance)", f"top-1 agreement ({classifier})",
+              "KL(original ‖ output)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in results["methods"].items():
         colour = _number(row["colourfulness"], 1)
         if row["colourfulness_ratio"] is not None:
             colour += f" ({row['colourfulness_ratio']:.2f}×)"
+        agreement = row["top1_agreement"]
         cells = [METHODS[name], _number(row["bits_per_dim"], 3),
-                 _number(row["psnr_best"], 2), _number(row["psnr_mean"], 2),
-                 _number(row["ssim_best"], 4), _number(row["ssim_mean"], 4),
-                 colour, _number(row["diversity"], 2)]
+                 _with_difference(row["psnr_first"], row["psnr_first_vs_gray"]),
+                 _with_difference(row["psnr_best"], row["psnr_best_vs_gray"]),
+                 _number(row["ssim_first"], 4), _number(row["ssim_best"], 4),
+                 colour, _number(row["diversity"], 2),
+                 EMPTY if agreement is None else f"{100 * agreement:.1f} %",
+                 _number(row["kl_from_original"], 3)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -256,6 +319,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unconditional", default=None,
                         help="run folder of an unconditional gated_pixelcnn over ab (bits/dim baseline)")
     parser.add_argument("--regression", default=None, help="run folder of an ab_regression baseline")
+    parser.add_argument("--refinement-from", default=None,
+                        help="a colorizer run folder whose refinement network replaces the checkpoint's "
+                             "(to score decoder-only pilots with one fixed refinement)")
+    parser.add_argument("--classifier", default="auto", choices=["auto", "lite0", "lite1", "lite2", "none"],
+                        help="the independent ImageNet classifier of the semantic-fidelity columns "
+                             "(auto: one that is not the colorizer's backbone)")
     parser.add_argument("--max-images", type=int, default=None, help="score only the first M images")
     parser.add_argument("--batch-images", type=int, default=4, help="images sampled together")
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -277,8 +346,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     device = resolve_device(args.device)
-    folder = split_dir(args.data, args.split)
-    if folder is None:
+    paths = split_images(args.data, args.split)
+    if paths is None:
         raise SystemExit(f"data folder {args.data} has no {args.split!r} split")
 
     model, config = load_checked(args.checkpoint, device, PixColor, "--checkpoint")
@@ -288,9 +357,20 @@ def main(argv: list[str] | None = None) -> dict:
         check_unconditional(unconditional, args.unconditional)
     if args.regression is not None:
         regression, _ = load_checked(args.regression, device, AbRegression, "--regression")
+    if args.refinement_from is not None:
+        donor, _ = load_checked(args.refinement_from, device, PixColor, "--refinement-from")
+        if donor.config.working_size != model.config.working_size:
+            raise SystemExit(f"{args.refinement_from} works at {donor.config.working_size}px, "
+                             f"{args.checkpoint} at {model.config.working_size}px")
+        model.refinement = donor.refinement
+    backbone = model.config.conditioning.backbone
+    classifier = independent_backbone(backbone) if args.classifier == "auto" else args.classifier
+    if classifier == backbone:
+        raise SystemExit(f"--classifier {classifier} is the colorizer's own backbone; it must be another")
+    judge = None if classifier == "none" else SemanticJudge(classifier).to(device)
 
     # One fixed, unflipped crop of the full shorter side per image.
-    dataset = ColorizerCrops(folder, size=model.config.working_size, min_scale=1.0,
+    dataset = ColorizerCrops(paths, size=model.config.working_size, min_scale=1.0,
                              deterministic=True, flip=False, crops_per_image=1, seed=0)
     num_images = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
     if num_images < len(dataset):
@@ -299,12 +379,13 @@ def main(argv: list[str] | None = None) -> dict:
           f"temperature {args.temperature}, seed {args.seed}, {model.config.working_size}px, device {device}")
 
     scores = evaluate(model, dataset, args.samples, args.temperature, args.seed, args.batch_images,
-                      unconditional, regression, progress=True)
+                      unconditional, regression, judge, progress=True)
     results = {
         "checkpoint": str(args.checkpoint),
-        "step": config.get("step"),
+        "steps": {stage: state.get("step") for stage, state in config.get("stages", {}).items()},
         "unconditional_checkpoint": args.unconditional,
         "regression_checkpoint": args.regression,
+        "refinement_from": args.refinement_from,
         "data": str(args.data),
         "split": args.split,
         "images": num_images,

@@ -21,8 +21,9 @@ from colorize.models import build_model
 from colorize.models.ab_regression import AbRegression
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.pixcolor import PixColor
-from pipelines.corpus import split_dir
+from pipelines.corpus import split_images
 from pipelines.evaluate_colorizer import FIELDS, evaluate, main
+from pipelines.semantic_fidelity import SemanticJudge
 
 from conftest import write_images
 
@@ -79,7 +80,7 @@ def held_out(setup):
     """The evaluated crops, L and ground-truth RGB, built independently of the pipeline."""
     root, _ = setup
     size = PixColor.from_preset("tiny").config.working_size
-    dataset = ColorizerCrops(split_dir(root / "corpus", "test"), size=size, min_scale=1.0,
+    dataset = ColorizerCrops(split_images(root / "corpus", "test"), size=size, min_scale=1.0,
                              deterministic=True, flip=False, crops_per_image=1, seed=0)
     items = [dataset[i] for i in range(NUM_IMAGES)]
     lightness = torch.stack([item["l"] for item in items])
@@ -115,8 +116,9 @@ def test_gray_row_is_the_gray_image(results, held_out):
     row = results["methods"]["gray"]
     expected_psnr = np.mean([psnr(as_image(g), as_image(t)) for g, t in zip(gray, truth)])
     expected_ssim = np.mean([ssim(as_image(g), as_image(t)) for g, t in zip(gray, truth)])
-    assert row["psnr_best"] == row["psnr_mean"] == pytest.approx(expected_psnr, rel=1e-6)
+    assert row["psnr_first"] == row["psnr_best"] == row["psnr_mean"] == pytest.approx(expected_psnr, rel=1e-6)
     assert row["ssim_best"] == row["ssim_mean"] == pytest.approx(expected_ssim, rel=1e-6)
+    assert row["psnr_first_vs_gray"] == row["psnr_best_vs_gray"] == 0.0
     # R = G = B up to float32 rounding in Lab → sRGB, on the paper's 0–255 scale.
     assert row["colourfulness"] == pytest.approx(0.0, abs=0.05)
     assert row["diversity"] == 0.0
@@ -166,17 +168,59 @@ def test_pixcolor_row_matches_direct_sampling(setup, results, held_out):
     bins = model.sample_lowres(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), NUM_SAMPLES, 1.0, generator)
     ab = model.refine(lightness, bins)  # (images·N, 2, S, S), image-major
     rgb = lab_to_rgb(torch.cat([lightness.repeat_interleave(NUM_SAMPLES, 0), ab], dim=1))
-    best, mean, diversity = [], [], []
+    first, best, mean, diversity = [], [], [], []
     for i in range(NUM_IMAGES):
         own = slice(i * NUM_SAMPLES, (i + 1) * NUM_SAMPLES)
         values = [psnr(as_image(r), as_image(truth[i])) for r in rgb[own]]
+        first.append(values[0])
         best.append(max(values))
         mean.append(np.mean(values))
         diversity.append(mean_pairwise_ab_distance(ab[own].double().numpy()))
     row = results["methods"]["pixcolor"]
+    assert row["psnr_first"] == pytest.approx(np.mean(first), rel=1e-6)
+    gray_psnr = results["methods"]["gray"]["psnr_first"]
+    assert row["psnr_first_vs_gray"] == pytest.approx(np.mean(first) - gray_psnr, rel=1e-6)
+    assert row["psnr_best_vs_gray"] == pytest.approx(np.mean(best) - gray_psnr, rel=1e-6)
     assert row["psnr_best"] == pytest.approx(np.mean(best), rel=1e-6)
     assert row["psnr_mean"] == pytest.approx(np.mean(mean), rel=1e-6)
     assert row["diversity"] == pytest.approx(np.mean(diversity), rel=1e-6)
+
+
+def test_semantic_fidelity_is_an_independent_classifier_on_the_first_outputs(results, held_out):
+    """Lite1 judges the tiny Lite0 colorizer; the gray row is recomputed here by hand."""
+    lightness, truth = held_out
+    assert results["classifier"] == "lite1"
+    gray = lab_to_rgb(torch.cat([lightness, torch.zeros(len(lightness), 2, *lightness.shape[-2:])], 1))
+    judge = SemanticJudge("lite1")
+    log_p_truth, log_p_gray = judge(truth), judge(gray)
+    agree = (log_p_truth.argmax(1) == log_p_gray.argmax(1)).double().mean().item()
+    kl = (log_p_truth.exp() * (log_p_truth - log_p_gray)).sum(1).mean().item()
+    row = results["methods"]["gray"]
+    assert row["top1_agreement"] == pytest.approx(agree)
+    assert row["kl_from_original"] == pytest.approx(kl, rel=1e-4, abs=1e-6)
+    for name in ("pixcolor", "regression"):
+        assert 0.0 <= results["methods"][name]["top1_agreement"] <= 1.0
+        assert results["methods"][name]["kl_from_original"] >= 0.0
+
+
+def test_refinement_from_swaps_in_another_refinement_network(setup, results, tmp_path):
+    root, dirs = setup
+    model, _ = load_model(dirs["pixcolor"])
+    torch.nn.init.normal_(model.refinement.out.weight, std=0.5)
+    save_model(tmp_path / "donor", model)
+    swapped = main([*arguments(root, dirs, tmp_path / "swapped.json"),
+                    "--refinement-from", str(tmp_path / "donor")])
+    # The decoder is the same: the same bits/dim, other refined colours.
+    assert swapped["methods"]["pixcolor"]["bits_per_dim"] == results["methods"]["pixcolor"]["bits_per_dim"]
+    assert swapped["methods"]["pixcolor"]["psnr_first"] != results["methods"]["pixcolor"]["psnr_first"]
+    assert swapped["refinement_from"] == str(tmp_path / "donor")
+
+
+def test_the_colorizers_own_backbone_is_refused_as_classifier(setup, corpus):
+    _, dirs = setup
+    with pytest.raises(SystemExit, match="the colorizer's own backbone"):
+        main(["--checkpoint", str(dirs["pixcolor"]), "--data", str(corpus), "--samples", "2",
+              "--classifier", "lite0"])
 
 
 def test_same_seed_same_results(setup, results):
@@ -188,7 +232,7 @@ def test_same_seed_same_results(setup, results):
 def test_one_sample_has_no_diversity(setup, held_out):
     root, dirs = setup
     model, _ = load_model(dirs["pixcolor"])
-    dataset = ColorizerCrops(split_dir(root / "corpus", "test"), size=model.config.working_size,
+    dataset = ColorizerCrops(split_images(root / "corpus", "test"), size=model.config.working_size,
                              min_scale=1.0, deterministic=True, flip=False, crops_per_image=1, seed=0)
     scores = evaluate(model, Subset(dataset, [0]), num_samples=1)
     row = scores["methods"]["pixcolor"]
