@@ -1,7 +1,7 @@
 """Colorizing a folder of photos: ``python -m colorize batch IN_DIR OUT_DIR``.
 
 Subfolders are mirrored: ``IN/a/photo.jpg`` gives ``OUT/a/photo_0.png`` …
-``photo_{N-1}.png`` (DESIGN.md, "CLI"). The run is built to be left alone and
+``photo_{N-1}.png`` (docs/architecture.md, "Contracts"). The run is built to be left alone and
 rerun:
 
 - a photo whose N outputs all exist is skipped, so a rerun resumes;

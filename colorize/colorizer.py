@@ -25,7 +25,7 @@ from colorize.image_io import ImageInput, load_image
 from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.pixcolor import PixColor
 
-# The default model ships inside the package (DESIGN.md, "Checkpoints").
+# The default model ships inside the package (docs/architecture.md, "Contracts").
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
 
 

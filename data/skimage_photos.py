@@ -3,7 +3,7 @@
     python data/skimage_photos.py --out skimage_photos
 
 They ship inside the scikit-image package (no download) and never enter the
-training corpus (DESIGN.md), so they test the colorizer on photos unlike
+training corpus (docs/architecture.md), so they test the colorizer on photos unlike
 its training data. Written as ``OUT/test/<name>.png``, the layout that
 ``pipelines.evaluate_colorizer --split test`` reads. Every colour
 photograph of ``skimage.data`` is taken, everyday scenes and scientific

@@ -2,7 +2,7 @@
 
     python -m webui [--checkpoint RUN_DIR]        # then open http://127.0.0.1:7860
 
-Thin by design (DESIGN.md): every colorization is one ``Colorizer.colorize``
+Thin by design (docs/architecture.md): every colorization is one ``Colorizer.colorize``
 call. This module only turns the page's controls into its arguments, and its
 errors into one-line messages. It works with no internet: analytics, the
 version check, share links, server-side rendering and the MCP server are off,
