@@ -58,12 +58,18 @@ MODEL_OF_STAGE = {"decoder": "pixcolor", "refine": "pixcolor", "unconditional": 
 METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", "regression": "mse_ab"}
 
 
-def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor]):
-    """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float)."""
+def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor],
+                 context_noise: float = 0.0):
+    """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float).
+
+    ``context_noise`` (decoder stage, training only): the standard deviation
+    of the noise on the decoder's teacher-forced inputs; the metric is then
+    the loss on noisy context, while validation always scores clean context.
+    """
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
     if stage == "decoder":
-        loss = model.decoder_loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), bins)
+        loss = model.decoder_loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), bins, context_noise)
         return loss, loss.item() / math.log(2)
     if stage == "unconditional":
         loss = model.loss(bins)
@@ -127,6 +133,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-crops-per-image", type=int, default=2)
     parser.add_argument("--grid-images", type=int, default=4, help="validation images in the PNG grid")
     parser.add_argument("--grid-samples", type=int, default=2, help="samples per image in the PNG grid")
+    parser.add_argument("--context-noise", type=float, default=0.0,
+                        help="decoder stage: Gaussian noise (std, inputs in [-1, 1]) on the teacher-forced "
+                             "context, against colour drift when sampling; 0.1 is about 1.5 bins")
     parser.add_argument("--init-from", default=None,
                         help="a checkpoint folder whose weights (and model config) a new run starts "
                              "from, with a fresh optimizer and schedule; ignored when --out holds a model")
@@ -185,6 +194,8 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     torch.manual_seed(args.seed)  # the same initial weights on every rank
 
     model, run_info = build_or_load(args, out)
+    if args.stage == "decoder":
+        run_info["decoder_context_noise"] = args.context_noise
     size = run_info["data"]["size"]
     min_scale = run_info["data"]["min_scale"]
     train_set = colorizer_crops(args.data, "train", train=True, size=size, min_scale=min_scale,
@@ -200,7 +211,8 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
     trained = sum(p.numel() for p in (params or model.parameters()))
     if ranks.is_main:
-        print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({args.preset}), {trained:,} trained "
+        preset = run_info.get("preset", args.preset)
+        print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({preset}), {trained:,} trained "
               f"parameters; {len(train_set.paths)} training images at {size}×{size}; device {device}, "
               f"{ranks.world_size} process(es), global batch {args.batch_size}")
 
@@ -217,7 +229,7 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
         return metrics
 
     def loss_fn(model, batch):
-        loss, value = batch_losses(model, args.stage, batch)
+        loss, value = batch_losses(model, args.stage, batch, args.context_noise)
         return loss, {metric: value}
 
     config = TrainerConfig(

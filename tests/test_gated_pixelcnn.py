@@ -138,3 +138,24 @@ def test_batch_of_two_equals_two_batches_of_one():
     for n in range(2):
         one = model(x[n : n + 1], {k: v[n : n + 1] for k, v in cond.items()})
         torch.testing.assert_close(both[n : n + 1], one, rtol=1e-12, atol=1e-12)
+
+
+def test_context_noise_perturbs_the_inputs_but_keeps_causality():
+    torch.manual_seed(0)
+    model = build_model("gated_pixelcnn", preset="tiny", num_channels=2, num_classes=8)
+    classes = torch.randint(0, 8, (2, 2, 5, 5))
+    clean = model.logits(classes)
+    torch.manual_seed(1)
+    noisy = model.logits(classes, context_noise=0.2)
+    assert not torch.allclose(noisy, clean)
+    # Changing a later value (a of pixel (2, 3), with the same noise) leaves
+    # every earlier value's logits as they were.
+    later = classes.clone()
+    later[:, 0, 2, 3] = (later[:, 0, 2, 3] + 3) % 8
+    torch.manual_seed(1)
+    changed = model.logits(later, context_noise=0.2)
+    order = torch.arange(5 * 5 * 2).view(5, 5, 2).permute(2, 0, 1)  # (C, H, W) → raster index
+    earlier = order <= (2 * 5 + 3) * 2  # up to and including the changed value's own logits
+    assert torch.allclose(changed[:, :, earlier], noisy[:, :, earlier])
+    assert not torch.allclose(changed, noisy)
+    assert model.loss(classes, context_noise=0.0).item() == pytest.approx(model.loss(classes).item())

@@ -37,15 +37,33 @@ class AutoregressiveModel(nn.Module):
     def num_classes(self) -> int:
         return self.config.num_classes
 
-    def logits(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """classes (B, C, H, W) long → logits (B, K, C, H, W)."""
+    def logits(self, classes: torch.Tensor, cond: torch.Tensor | None = None,
+               context_noise: float = 0.0) -> torch.Tensor:
+        """classes (B, C, H, W) long → logits (B, K, C, H, W).
+
+        ``context_noise`` > 0 adds Gaussian noise of that standard deviation
+        to the inputs in [-1, 1], so that the model reads its context as a
+        little uncertain (see :meth:`loss`). Causality is untouched: the noise
+        is per value, and a value's logits still read only earlier values.
+        """
         self._check_classes(classes)
         x = classes_to_unit(classes, self.num_classes)
+        if context_noise > 0:
+            x = x + context_noise * torch.randn_like(x)
         return self(x) if cond is None else self(x, cond)
 
-    def loss(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean negative log-likelihood in nats per value, teacher-forced."""
-        return F.cross_entropy(self.logits(classes, cond), classes)
+    def loss(self, classes: torch.Tensor, cond: torch.Tensor | None = None,
+             context_noise: float = 0.0) -> torch.Tensor:
+        """Mean negative log-likelihood in nats per value, teacher-forced.
+
+        With ``context_noise`` the targets stay the true classes but the
+        inputs they are predicted from are noisy. Teacher forcing alone lets a
+        model lean on the exact values of its neighbours; when it samples, its
+        own small errors then feed back row after row, and a colour can drift
+        across the whole image. Trained on noisy context, the prediction
+        shrinks towards what the conditioning says, and the drift damps out.
+        """
+        return F.cross_entropy(self.logits(classes, cond, context_noise), classes)
 
     def bits_per_dim(self, classes: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         return self.loss(classes, cond) / math.log(2)

@@ -120,9 +120,11 @@ class PixColor(nn.Module):
     def from_config_dict(cls, config: dict[str, Any]) -> PixColor:
         return cls(PixColorConfig(**config))
 
-    def decoder_loss(self, l_backbone: torch.Tensor, ab_bins: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced NLL of the low-res chroma given the gray image, nats per value."""
-        return self.decoder.loss(ab_bins, self.conditioning(l_backbone))
+    def decoder_loss(self, l_backbone: torch.Tensor, ab_bins: torch.Tensor,
+                     context_noise: float = 0.0) -> torch.Tensor:
+        """Teacher-forced NLL of the low-res chroma given the gray image, nats per value
+        (``context_noise``: see :meth:`AutoregressiveModel.loss`)."""
+        return self.decoder.loss(ab_bins, self.conditioning(l_backbone), context_noise)
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
                         ab_work: torch.Tensor) -> torch.Tensor:
