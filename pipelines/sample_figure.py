@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--prefix", action="append", default=None,
                         help="instead of evenly spaced photos of the first --data folder, the first "
                              "photo whose file name starts with each of these (repeatable)")
-    parser.add_argument("--split", default="test")
+    parser.add_argument("--split", action="append", default=None,
+                        help="split of each --data folder (default test; one value serves them all)")
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> Path:
     counts = args.images or [6] * len(args.data)
     if len(counts) != len(args.data):
         parser.error("give one --images per --data")
+    splits = args.split or ["test"]
+    if len(splits) == 1:
+        splits = splits * len(args.data)
+    if len(splits) != len(args.data):
+        parser.error("give one --split, or one per --data")
 
     device = resolve_device(args.device)
     models = []
@@ -79,10 +85,10 @@ def main(argv: list[str] | None = None) -> Path:
     if any(model.config.working_size != size for model in models):
         parser.error("the checkpoints work at different sizes")
     rows = []
-    for number, (data, count) in enumerate(zip(args.data, counts)):
-        paths = split_images(data, args.split)
+    for number, (data, count, split) in enumerate(zip(args.data, counts, splits)):
+        paths = split_images(data, split)
         if paths is None:
-            parser.error(f"{data} has no {args.split!r} split")
+            parser.error(f"{data} has no {split!r} split")
         crops = ColorizerCrops(paths, size=size, min_scale=1.0, deterministic=True, flip=False,
                                crops_per_image=1, seed=0)
         if number == 0 and args.prefix:

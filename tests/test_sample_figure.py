@@ -48,3 +48,13 @@ def test_a_missing_prefix_is_a_usage_error(two_checkpoints, tmp_path):
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(checkpoints[0]), "--data", str(root / "photos"), "--split", "train",
               "--prefix", "street", "--device", "cpu", "--out", str(tmp_path / "figure.png")])
+
+
+def test_each_data_folder_can_have_its_own_split(two_checkpoints, tmp_path):
+    root, checkpoints = two_checkpoints
+    base = ["--checkpoint", str(checkpoints[0]), "--data", str(root / "photos"), "--data", str(root / "photos"),
+            "--images", "1", "--images", "2", "--samples", "1", "--device", "cpu"]
+    out = main([*base, "--split", "train", "--split", "train", "--out", str(tmp_path / "a.png")])
+    assert Image.open(out).size == (3 * WORK + 2 * 2, 3 * WORK + 2 * 2)  # 1 + 2 rows
+    with pytest.raises(SystemExit):
+        main([*base, "--split", "train", "--split", "train", "--split", "val", "--out", str(tmp_path / "b.png")])
