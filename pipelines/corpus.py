@@ -14,6 +14,7 @@ Two kinds of data folder are accepted:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -36,7 +37,15 @@ SPLITS = ("train", "val", "test")
 
 def content_percentile(path: Path) -> int:
     """Where the file's SHA-256 falls in the hash range, in [0, 100)."""
-    digest = hashlib.sha256(path.read_bytes()).digest()
+    stat = path.stat()
+    return _percentile_of_bytes(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=None)
+def _percentile_of_bytes(path: str, size: int, mtime_ns: int) -> int:
+    # A training run asks for the train, val and grid splits of one folder:
+    # each file is hashed once per process, again only if it has changed.
+    digest = hashlib.sha256(Path(path).read_bytes()).digest()
     return int.from_bytes(digest[:8], "big") * 100 >> 64
 
 
