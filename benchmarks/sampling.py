@@ -26,23 +26,23 @@ import time
 
 import torch
 
+from colorize.checkpoint import CONFIG_FILE, read_config
 from colorize.colorizer import DEFAULT_MODEL_DIR
 from colorize.device import resolve_device
+from colorize.models import build_config, model_from_config
 from colorize.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
 from colorize.models.gated_pixelcnn_cache import cached_multiply_adds
-from colorize.models.pixcolor import LOWRES_SIZE, PixColorConfig
+from colorize.models.pixcolor import LOWRES_SIZE
 from colorize.sampling import draw_noise, sample, sample_naive
 
 
 def shipped_decoder_config() -> tuple[GatedPixelCNNConfig, str]:
     """The shipped colorizer's decoder config, or the ``small`` preset's before one ships."""
-    config_path = DEFAULT_MODEL_DIR / "config.json"
-    if config_path.is_file():
-        import json
-
-        config = PixColorConfig(**json.loads(config_path.read_text())["config"])
-        return config.decoder, "the shipped model's decoder"
-    return PixColorConfig().decoder, "the small preset's decoder (no shipped model yet)"
+    if (DEFAULT_MODEL_DIR / CONFIG_FILE).is_file():
+        stored = read_config(DEFAULT_MODEL_DIR)
+        return model_from_config(stored["model"], stored["config"]).decoder.config, \
+            "the shipped model's decoder"
+    return build_config("pixcolor", "small").decoder, "the small preset's decoder (no shipped model yet)"
 
 
 def synchronize(device: torch.device) -> None:

@@ -24,7 +24,6 @@ training.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import subprocess
@@ -58,13 +57,14 @@ def write_photos(folder: Path, count: int = 32, size: int = 320) -> Path:
 
 def worker(args: argparse.Namespace) -> None:
     """One process of a measurement: train, time, and (rank 0) print ``images_per_s=<x>``."""
-    from colorize.models.pixcolor import PRESETS, PixColor
+    from colorize.models import build_model
+    from colorize.models.pixcolor import PRESETS
 
     ranks, device = setup(args.device)
     try:
         torch.manual_seed(0)
-        model = PixColor.from_preset(args.preset, conditioning=dataclasses.replace(
-            PRESETS[args.preset]["conditioning"], backbone=args.backbone))
+        model = build_model("pixcolor", args.preset,
+                            conditioning={**PRESETS[args.preset]["conditioning"], "backbone": args.backbone})
         data = colorizer_crops(args.data, "train", train=True, seed=0)
         config = TrainerConfig(max_steps=args.warmup + args.steps, batch_size=args.batch_size,
                                checkpoint_every=10**9, log_every=10**9, num_workers=args.num_workers,

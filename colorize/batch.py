@@ -24,11 +24,9 @@ under ``torchrun`` each process takes its rank's share on its own.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -40,8 +38,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorize.atomic_write import atomic_file
 from colorize.colorizer import Colorizer
-from colorize.fullres import lightness_of, sample_images
+from colorize.fullres import lightness_of
 from colorize.photo_file import PhotoError, is_image_name, read_photo
 
 
@@ -181,32 +180,10 @@ def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
     return jobs
 
 
-@functools.cache
-def new_file_mode() -> int:
-    """The permissions an ordinary new file gets (0o666 less the umask); mkstemp's are 0o600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_png_atomically(image: Image.Image, path: Path) -> None:
-    """Save ``image`` as PNG at ``path`` through a temporary sibling and a rename.
-
-    Readers see the old file or the whole new one, never a part; the
-    temporary file is removed on any error, Ctrl-C included.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), new_file_mode())
-            image.save(file, format="PNG")
-            file.flush()
-            os.fsync(file.fileno())  # the bytes reach the disk before the name points at them
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Save ``image`` as PNG at ``path`` (:func:`colorize.atomic_write.atomic_file`)."""
+    with atomic_file(path) as file:
+        image.save(file, format="PNG")
 
 
 def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> list[str]:
@@ -228,7 +205,7 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions, in_root
         out[..., 3] = alpha
         del alpha
     out_folder.mkdir(parents=True, exist_ok=True)
-    samples = sample_images(colorizer, lightness, options.num_samples, options.temperature, options.seed, out)
+    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, options.seed, out)
     for target, pixels in zip(job.targets, samples):
         write_png_atomically(Image.fromarray(pixels), target)
     return notes

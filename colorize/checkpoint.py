@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from colorize.atomic_write import write_bytes_atomically
 from colorize.models import model_from_config
 
 CONFIG_FILE = "config.json"
@@ -34,23 +33,12 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.json"
 
 
-def _atomic_path(path: Path):
-    """A temporary sibling of ``path``; the caller renames it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = _atomic_path(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_bytes_atomically(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    tmp = _atomic_path(path)
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
+    write_bytes_atomically(path, save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}))
 
 
 def stored_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -62,25 +50,17 @@ def stored_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def restore_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Load what :func:`stored_state` wrote; any other missing or extra key is an error."""
     skip = model.pretrained_keys() if hasattr(model, "pretrained_keys") else set()
-    result = model.load_state_dict(tensors, strict=False)
+    try:
+        result = model.load_state_dict(tensors, strict=False)
+    except RuntimeError as err:  # a tensor of another shape: the config and weights disagree
+        raise ValueError(f"checkpoint does not match the {getattr(model, 'model_name', 'model')} "
+                         f"config: {str(err).splitlines()[-1].strip()}") from None
     missing = sorted(set(result.missing_keys) - skip)
     if missing or result.unexpected_keys:
         raise ValueError(
             f"checkpoint does not match the {getattr(model, 'model_name', 'model')} config: "
             f"missing {missing[:5]}, unexpected {sorted(result.unexpected_keys)[:5]}"
         )
-
-
-def model_from_checkpoint_config(name: str, config: dict[str, Any]) -> torch.nn.Module:
-    """Rebuild any saved model: the colorizer, its regression baseline, or one of the zoo."""
-    # Imported here: they load the conditioning network, which the zoo alone never needs.
-    from colorize.models.ab_regression import AbRegression
-    from colorize.models.pixcolor import PixColor
-
-    composites = {cls.model_name: cls for cls in (PixColor, AbRegression)}
-    if name in composites:
-        return composites[name].from_config_dict(config)
-    return model_from_config(name, config)
 
 
 def save_model(run_dir: str | Path, model, **extra: Any) -> Path:
@@ -97,7 +77,13 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint in {run_dir}: {CONFIG_FILE} is missing")
-    return json.loads(path.read_text())
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a checkpoint config: it holds no JSON object")
+    return config
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
@@ -106,7 +92,10 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"no weights in {run_dir}: {WEIGHTS_FILE} is missing")
-    model = model_from_checkpoint_config(config["model"], config["config"])
+    if not isinstance(config.get("model"), str) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{Path(run_dir) / CONFIG_FILE} is not a checkpoint config: "
+                         "it needs a 'model' name and a 'config' object")
+    model = model_from_config(config["model"], config["config"])
     restore_state(model, load_file(str(weights)))
     return model.to(device).eval(), config
 

@@ -32,9 +32,10 @@ missing IN_DIR, OUT_DIR inside IN_DIR, no model), 130 interrupted.
 
 def list_models(args: argparse.Namespace) -> int:
     """Print every registered model, its presets and their parameter counts."""
+    from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES
     from colorize.models import available_models, build_model, model_spec
 
-    setups = {"rgb": (3, 256), "ab": (2, 32)}
+    setups = {"rgb": (3, NUM_RGB_CLASSES), "ab": (2, NUM_AB_BINS)}
     print(f"{'model':<16} {'preset':<7} " + " ".join(f"{'params@' + k:>12}" for k in setups))
     for name in available_models():
         for preset in model_spec(name).presets:
@@ -45,11 +46,10 @@ def list_models(args: argparse.Namespace) -> int:
             print(f"{name:<16} {preset:<7} " + " ".join(f"{n:>12,}" for n in counts))
 
     from colorize.checkpoint import stored_state
-    from colorize.models.pixcolor import PRESETS, PixColor
 
     print(f"\n{'colorizer':<16} {'preset':<7} {'trained params':>15} {'checkpoint MB':>14}")
-    for preset in PRESETS:
-        model = PixColor.from_preset(preset)
+    for preset in model_spec("pixcolor").presets:
+        model = build_model("pixcolor", preset)
         stored = sum(t.numel() * t.element_size() for t in stored_state(model).values())
         print(f"{'pixcolor':<16} {preset:<7} {model.num_parameters(trainable_only=True):>15,} "
               f"{stored / 1e6:>14.1f}")

@@ -100,6 +100,38 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     return kornia.color.lab_to_rgb(lab, clip=clip)
 
 
+def lab_from(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """Join L and ab into Lab, L repeated for each of an image's samples.
+
+    Args:
+        lightness: (B, 1, H, W) L in [0, 100], or (1, H, W).
+        ab: (B·N, 2, H, W), N samples per image, image-major; or (2, H, W).
+    Returns:
+        (B·N, 3, H, W) Lab, or (3, H, W).
+    """
+    if lightness.dim() == 3:
+        return torch.cat([lightness, ab], dim=0)
+    if ab.shape[0] % lightness.shape[0]:
+        raise ValueError(f"ab's batch ({ab.shape[0]}) must be a multiple of L's ({lightness.shape[0]})")
+    repeats = ab.shape[0] // lightness.shape[0]
+    if lightness.shape[0] == 1:
+        lightness = lightness.expand(repeats, -1, -1, -1)
+    elif repeats > 1:
+        lightness = lightness.repeat_interleave(repeats, dim=0)
+    return torch.cat([lightness, ab], dim=1)
+
+
+def rgb_from(lightness: torch.Tensor, ab: torch.Tensor, clip: bool = True) -> torch.Tensor:
+    """``lab_to_rgb(lab_from(lightness, ab))``: sRGB (B·N, 3, H, W), or (3, H, W)."""
+    return lab_to_rgb(lab_from(lightness, ab), clip=clip)
+
+
+def gray_rgb(lightness: torch.Tensor) -> torch.Tensor:
+    """L (..., 1, H, W) → the sRGB gray (..., 3, H, W) it stands for: L with a = b = 0."""
+    zeros = torch.zeros_like(lightness)
+    return lab_to_rgb(torch.cat([lightness, zeros, zeros], dim=-3))
+
+
 def rgb_to_gray(rgb: torch.Tensor) -> torch.Tensor:
     """The lightness L of an sRGB image: what the colorizer sees as "gray".
 

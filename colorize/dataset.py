@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES, quantize_ab, quantize_rgb, rgb_to_lab
 from colorize.image_io import pil_to_rgb
+from colorize.seeds import derived_seed
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 CHANNELS = ("rgb", "ab")
@@ -189,7 +190,7 @@ class ImageCrops(Dataset):
         img = self.image(index % len(self.paths))
         gen = None
         if self.deterministic:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+            gen = torch.Generator().manual_seed(derived_seed(self.seed, index))
         w, h = img.size
         short = min(w, h)
         frac = self.min_scale + (1.0 - self.min_scale) * torch.rand((), generator=gen).item()

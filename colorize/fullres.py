@@ -1,17 +1,17 @@
 """The full-resolution end of colorization, one strip of the photo at a time.
 
-``Colorizer.colorize`` computes the lightness L and the final Lab → RGB on
-whole-image float tensors. At 50 megapixels one float copy of a 3-channel
-image is 600 MB and the kornia conversions hold several, so it peaks near
-8 GB. Yet every full-resolution step is per pixel (L of an RGB pixel, Lab → RGB
-of a pixel) or separable (bilinear upsampling of ab), so here they run on
-strips of about ``STRIP_PIXELS`` pixels and write straight into the 8-bit
-output. The only full-size buffers are L (4 bytes a pixel) and the output.
+Every full-resolution step is per pixel (L of an RGB pixel, Lab → RGB of a
+pixel) or separable (bilinear upsampling of ab), so here they run on strips of
+about ``STRIP_PIXELS`` pixels and write straight into the 8-bit output. The
+only full-size buffers are L (4 bytes a pixel) and one output image: a
+50-megapixel photo needs about 350 MB, where whole-image float tensors in
+kornia's conversions would hold several 600 MB copies at once.
 
-The network steps are the API's own (``Colorizer.sample_chroma`` at 224×224),
-and the numbers are the API's: identical for a photo that fits in one strip;
-for a larger one, a float may differ in its last bit, as it does in the API
-itself between runs with different numbers of CPU threads.
+This is the layer below :class:`colorize.colorizer.Colorizer`, which calls it;
+it knows nothing of the networks. For a photo that fits in one strip the
+numbers are those of the whole-image conversion; for a larger one a float may
+differ in its last bit, as it does between runs with different numbers of CPU
+threads.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from colorize.color import rgb_to_gray
-from colorize.colorizer import Colorizer, resize
+from colorize.color import rgb_from, rgb_to_gray
 from colorize.image_io import array_to_rgb, tensor_to_uint8
+from colorize.nn.resize import resize
 
 # About a million pixels a strip: the float temporaries of one strip (kornia's
 # Lab → RGB holds a few 3-channel copies) stay in the tens of megabytes.
@@ -36,7 +36,7 @@ def lightness_of(rgb: np.ndarray, device: torch.device, strip_pixels: int = STRI
     lightness = torch.empty(1, 1, height, width, device=device)
     rows = max(1, strip_pixels // width)
     for top in range(0, height, rows):
-        # On the CPU, as load_image + rgb_to_gray in Colorizer.colorize, so the numbers agree.
+        # On the CPU, as lightness_of_tensor(load_image(...)) in Colorizer.colorize, so the numbers agree.
         lightness[0, :, top:top + rows] = rgb_to_gray(array_to_rgb(rgb[top:top + rows]))
     return lightness
 
@@ -58,7 +58,7 @@ def lightness_of_tensor(rgb: torch.Tensor, device: torch.device,
 
 def ab_columns(ab_work: torch.Tensor, height: int, width: int,
                columns: int) -> Iterator[tuple[int, torch.Tensor]]:
-    """ab (1, 2, S, S) resized as ``colorizer.resize`` to (H, W), yielded as (left, (1, 2, H, w)) bands."""
+    """ab (1, 2, S, S) resized as :func:`resize` to (H, W), yielded as (left, (1, 2, H, w)) bands."""
     size_h, size_w = ab_work.shape[-2:]
     if height < size_h or width < size_w:
         # Shrinking is antialiased: its filter spans many source columns, so
@@ -77,6 +77,16 @@ def ab_columns(ab_work: torch.Tensor, height: int, width: int,
         yield left, resize(band, height, band.shape[-1])
 
 
+def full_resolution(lightness: torch.Tensor, ab_work: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """L (1, 1, H, W) and ab (M, 2, S, S) → (sRGB (M, 3, H, W), ab (M, 2, H, W)), whole images.
+
+    The chroma is stretched back to the photo's own size and aspect and
+    joined with its own, untouched L. :func:`colorize_into` does the same by strips.
+    """
+    ab = resize(ab_work, *lightness.shape[-2:])
+    return rgb_from(lightness, ab), ab
+
+
 @torch.no_grad()
 def colorize_into(out: np.ndarray, lightness: torch.Tensor, ab_work: torch.Tensor,
                   strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
@@ -91,25 +101,6 @@ def colorize_into(out: np.ndarray, lightness: torch.Tensor, ab_work: torch.Tenso
     columns = max(1, strip_pixels // height)
     for left, ab in ab_columns(ab_work, height, width, columns):
         right = left + ab.shape[-1]
-        rgb, _ = Colorizer.full_resolution(lightness[..., left:right], ab)
+        rgb, _ = full_resolution(lightness[..., left:right], ab)
         out[:, left:right, :3] = tensor_to_uint8(rgb[0])
     return out
-
-
-def sample_images(colorizer: Colorizer, lightness: torch.Tensor, num_samples: int, temperature: float,
-                  seed: int | None, out: np.ndarray) -> Iterator[np.ndarray]:
-    """``num_samples`` colorizations of L (1, 1, H, W), each written into ``out`` and yielded.
-
-    The same image as ``colorizer.colorize(photo, num_samples, temperature,
-    seed)``, drawn the same way, but one uint8 buffer is reused for every
-    sample: take (save) each before asking for the next.
-    """
-    # The generator is seeded as Colorizer.colorize seeds it: the same seed gives the same images.
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
-    ab_work, _ = colorizer.sample_chroma(lightness, num_samples, temperature, generator)
-    for n in range(num_samples):
-        yield colorize_into(out, lightness, ab_work[n:n + 1])

@@ -130,8 +130,6 @@ def sample(
     try:
         if method == "naive":
             return sample_naive(model, noise, height, width, cond, temperature, progress)
-        return model.cached_sampler().sample(
-            noise, height, width, cond, temperature, sample_from_logits, progress
-        )
+        return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress)
     finally:
         model.train(was_training)

@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from colorize.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+
 MODELS = ["pixelcnn", "row_lstm", "diagonal_bilstm", "gated_pixelcnn"]
 SIZES = {"rgb": 32, "ab": 28}
 # Rough cost per step, so the slowest runs start first and the jobs end together.
@@ -41,11 +43,11 @@ def run_one(model: str, channels: str, args: argparse.Namespace) -> dict:
     evaluate = [sys.executable, "-m", "pipelines.evaluate_nll", "--checkpoint", str(out),
                 "--data", args.data, "--split", "test"]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    config_path = out / "config.json"
+    config_path = out / CONFIG_FILE
     done = config_path.exists() and json.loads(config_path.read_text()).get("step") == args.max_steps
     wall = None
     if not done:
-        if (out / "model.safetensors").exists():
+        if (out / WEIGHTS_FILE).exists():
             train.append("--resume")
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()

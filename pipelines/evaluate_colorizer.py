@@ -49,13 +49,11 @@ from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from colorize.checkpoint import load_model, write_json
-from colorize.color import NUM_AB_BINS, lab_to_rgb
-from colorize.colorizer import resize
+from colorize.color import NUM_AB_BINS, gray_rgb, rgb_from
 from colorize.dataset import ColorizerCrops
 from colorize.device import DEVICE_CHOICES, resolve_device
 from colorize.metrics import best_and_mean, colourfulness, mean_pairwise_ab_distance, psnr, ssim
 from colorize.models.ab_regression import AbRegression
-from colorize.models.conditioning import BACKBONE_SIZE
 from colorize.models.gated_pixelcnn import GatedPixelCNN
 from colorize.models.pixcolor import PixColor
 from pipelines.corpus import split_images
@@ -214,26 +212,26 @@ def evaluate(
         ab_true = batch["ab"].to(device)
         bins = batch["bins"].to(device)  # (B, 2, 28, 28)
         b = l_work.shape[0]
-        truth = to_images(lab_to_rgb(torch.cat([l_work, ab_true], dim=1)))
+        truth_rgb = rgb_from(l_work, ab_true)
+        truth = to_images(truth_rgb)
         truth_colour.extend(colourfulness(image) for image in truth)
 
         # 1. Teacher-forced NLL of the ground truth's low-res bins, with and without the gray image.
-        l_backbone = resize(l_work, BACKBONE_SIZE, BACKBONE_SIZE)
-        cond = model.conditioning(l_backbone)
+        cond = model.conditioning(l_work)
         bits["pixcolor"].add(model.decoder.bits_per_dim(bins, cond), bins.numel())
         if unconditional is not None:
             bits["unconditional"].add(unconditional.bits_per_dim(bins), bins.numel())
 
         # 2. N sampled colorizations per image, image-major, refined to S×S.
-        lowres = model.sample_lowres(l_backbone, num_samples, temperature, generator)
+        lowres = model.sample_lowres(l_work, num_samples, temperature, generator)
         ab_samples = model.refine(l_work, lowres)  # (B·N, 2, S, S)
-        rgb = lab_to_rgb(torch.cat([l_work.repeat_interleave(num_samples, dim=0), ab_samples], dim=1))
+        rgb = rgb_from(l_work, ab_samples)
 
         # 3. The deterministic rows: the gray input itself, and the regression baseline.
-        gray = lab_to_rgb(torch.cat([l_work, torch.zeros_like(ab_true)], dim=1))
+        gray = gray_rgb(l_work)
         if regression is not None:
-            ab_regressed = model.refinement(l_work, regression(l_backbone))
-            regressed = lab_to_rgb(torch.cat([l_work, ab_regressed], dim=1))
+            ab_regressed = model.refinement(l_work, regression(l_work))
+            regressed = rgb_from(l_work, ab_regressed)
 
         # 4. Per-image scores.
         for i in range(b):
@@ -245,7 +243,6 @@ def evaluate(
 
         # 5. What an independent classifier makes of each method's first output.
         if judge is not None:
-            truth_rgb = lab_to_rgb(torch.cat([l_work, ab_true], dim=1))
             firsts = {"pixcolor": rgb[::num_samples], "gray": gray}
             if regression is not None:
                 firsts["regression"] = regressed

@@ -5,12 +5,11 @@ One row per validation image: the gray input, the samples, the ground truth.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from colorize.atomic_write import atomic_file
 from colorize.image_io import tensor_to_pil
 
 
@@ -33,8 +32,6 @@ def write_grid(path: str | Path, rows: list[list[torch.Tensor]]) -> Path:
     """Save the grid as a PNG, atomically (a viewer never sees half a file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    tensor_to_pil(grid_image(rows)).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_file(path) as file:
+        tensor_to_pil(grid_image(rows)).save(file, format="PNG")
     return path

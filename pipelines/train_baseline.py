@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from colorize.checkpoint import WEIGHTS_FILE
 from colorize.models import available_models, build_model
 from pipelines.corpus import CHANNEL_SETUPS, crops, split_images
 from pipelines.evaluate_nll import bits_per_dim
@@ -53,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
     out = Path(args.out)
-    if not args.resume and (out / "model.safetensors").exists():
+    if not args.resume and (out / WEIGHTS_FILE).exists():
         raise SystemExit(f"{out} already holds a checkpoint; pass --resume to continue it")
     ranks, device = setup(args.device)
     try:

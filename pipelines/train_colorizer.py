@@ -32,18 +32,15 @@ The same command trains on a GPU when one is present (``--device auto``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from colorize.checkpoint import load_model
-from colorize.color import AB_SCALE, lab_to_rgb
-from colorize.colorizer import resize
+from colorize.checkpoint import CONFIG_FILE, load_model
+from colorize.color import AB_SCALE, NUM_AB_BINS, gray_rgb, rgb_from
 from colorize.models import build_model
-from colorize.models.ab_regression import AbRegression, AbRegressionConfig
 from colorize.models.conditioning import BACKBONE_SIZE, BACKBONES
 from colorize.models.pixcolor import PRESETS, PixColor
 from pipelines.corpus import colorizer_crops, split_images
@@ -69,7 +66,7 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
     if stage == "decoder":
-        loss = model.decoder_loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), bins, context_noise)
+        loss = model.decoder_loss(lightness, bins, context_noise)
         return loss, loss.item() / math.log(2)
     if stage == "unconditional":
         loss = model.loss(bins)
@@ -78,7 +75,7 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
         loss = model.refinement_loss(lightness, bins, ab)
         return loss, loss.item() * AB_SCALE  # mean |error| in ab units
     ab_low = F.avg_pool2d(ab, ab.shape[-1] // bins.shape[-1])
-    loss = model.loss(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), ab_low)
+    loss = model.loss(lightness, ab_low)
     return loss, loss.item() * AB_SCALE**2  # mean squared error in ab units²
 
 
@@ -99,14 +96,12 @@ def sample_rows(model: PixColor, dataset, num_images: int, num_samples: int, see
     items = [dataset[i] for i in range(min(num_images, len(dataset)))]
     device = next(model.parameters()).device
     lightness = torch.stack([item["l"] for item in items]).to(device)
-    truth = lab_to_rgb(torch.cat([lightness, torch.stack([item["ab"] for item in items]).to(device)], 1))
+    truth = rgb_from(lightness, torch.stack([item["ab"] for item in items]).to(device))
     generator = torch.Generator().manual_seed(seed)
-    bins = model.sample_lowres(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE), num_samples,
-                               generator=generator)
+    bins = model.sample_lowres(lightness, num_samples, generator=generator)
     ab = model.refine(lightness, bins)
-    l_rep = lightness.repeat_interleave(num_samples, dim=0)
-    samples = lab_to_rgb(torch.cat([l_rep, ab], 1)).view(len(items), num_samples, 3, *ab.shape[-2:])
-    gray = lab_to_rgb(torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1))
+    samples = rgb_from(lightness, ab).view(len(items), num_samples, 3, *ab.shape[-2:])
+    gray = gray_rgb(lightness)
     return [[gray[i], *samples[i], truth[i]] for i in range(len(items))]
 
 
@@ -147,7 +142,7 @@ def build_or_load(args: argparse.Namespace, out: Path) -> tuple[torch.nn.Module,
     """The run folder's model if it has one (the other stage may have made it), else the
     ``--init-from`` checkpoint's weights to start from, else a new model."""
     want = MODEL_OF_STAGE[args.stage]
-    source = out if (out / "config.json").is_file() else args.init_from
+    source = out if (out / CONFIG_FILE).is_file() else args.init_from
     if source is not None:
         model, config = load_model(source)
         if config["model"] != want:
@@ -161,14 +156,14 @@ def build_or_load(args: argparse.Namespace, out: Path) -> tuple[torch.nn.Module,
             earlier = {"init_from": str(source), "stages": info.pop("stages", {})}
             info["history"] = [*info.get("history", []), earlier]
         return model, info
-    conditioning = dataclasses.replace(PRESETS[args.preset]["conditioning"],
-                                       finetune_backbone=args.finetune_backbone, backbone=args.backbone)
+    conditioning = {**PRESETS[args.preset]["conditioning"], "finetune_backbone": args.finetune_backbone,
+                    "backbone": args.backbone}
     if want == "pixcolor":
-        model = PixColor.from_preset(args.preset, conditioning=conditioning, working_size=args.size)
+        model = build_model("pixcolor", args.preset, conditioning=conditioning, working_size=args.size)
     elif want == "ab_regression":
-        model = AbRegression(AbRegressionConfig(conditioning=conditioning))
+        model = build_model("ab_regression", args.preset, conditioning=conditioning)
     else:
-        model = build_model("gated_pixelcnn", preset=args.preset, num_channels=2, num_classes=32)
+        model = build_model("gated_pixelcnn", preset=args.preset, num_channels=2, num_classes=NUM_AB_BINS)
     info = {"preset": args.preset, "data": {"size": args.size, "min_scale": args.min_scale}}
     return model, info
 

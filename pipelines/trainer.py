@@ -30,8 +30,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from colorize.checkpoint import load_training_state, restore_state, save_model, save_training_state
+from colorize.checkpoint import (
+    WEIGHTS_FILE,
+    load_training_state,
+    restore_state,
+    save_model,
+    save_training_state,
+)
 from colorize.device import DEVICE_CHOICES
+from colorize.seeds import derived_seed
 from pipelines.distributed import Ranks, average
 
 LossFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, dict[str, float]]]
@@ -83,7 +90,7 @@ class StepBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         for step in range(self.start_step, self.end_step):
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+            generator = torch.Generator().manual_seed(derived_seed(self.seed, step))
             batch = torch.randint(self.num_items, (self.batch_size,), generator=generator)
             yield batch[self.rank::self.world_size].tolist()
 
@@ -211,7 +218,7 @@ class Trainer:
         return nullcontext()
 
     def resume(self) -> None:
-        weights = self.run_dir / "model.safetensors"
+        weights = self.run_dir / WEIGHTS_FILE
         if not weights.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint in {self.run_dir}")
         restore_state(self.model, load_file(str(weights), device=str(self.device)))
@@ -249,7 +256,7 @@ class Trainer:
         self.model.train()
         # Each rank its own random stream, for anything random inside a step
         # (the batches are not: they are fixed by the step).
-        torch.manual_seed(self.config.seed * 1_000_003 + self.ranks.rank)
+        torch.manual_seed(derived_seed(self.config.seed, self.ranks.rank))
         forward = self.forward_module()
         bar = tqdm(total=self.config.max_steps, initial=self.step, desc="train", unit="step",
                    disable=not self.ranks.is_main)

@@ -20,8 +20,8 @@ from PIL import Image
 from colorize import Colorizer
 from colorize import cli
 from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
-from colorize.colorizer import resize
-from colorize.fullres import colorize_into, lightness_of
+from colorize.nn.resize import resize
+from colorize.fullres import colorize_into, full_resolution, lightness_of
 
 SAMPLES = 2
 SEED = 7
@@ -379,7 +379,7 @@ def test_strip_merge_equals_the_whole_image_merge(colorizer):
     rgb = smooth_rgb(height, width, 5)
     ab_work = torch.randn(1, 2, 224, 224) * 30
     lightness = lightness_of(rgb, torch.device("cpu"), strip_pixels=1000)  # 4 rows a band
-    whole, _ = colorizer.full_resolution(lightness, ab_work)
+    whole, _ = full_resolution(lightness, ab_work)
     expected = (whole[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     out = np.zeros((height, width, 4), np.uint8)
     out[..., 3] = 77

@@ -75,9 +75,15 @@ def test_every_steps_logits_match_a_full_forward_pass(setup):
     c, k, (h, w) = model.num_channels, model.num_classes, (5, 7)
     cond = make_cond(model, 2, seed=4)
     noise = draw_noise(2, h * w * c, k, torch.Generator().manual_seed(5))
-    logits = torch.full((2, k, c, h, w), float("nan"))
-    classes = CachedGatedSampler(model).sample(noise, h, w, cond, 1.0, sample_from_logits,
-                                               logits_out=logits)
+    steps = []
+
+    def recording_draw(step_logits, temperature, step_noise):
+        steps.append(step_logits.clone())
+        return sample_from_logits(step_logits, temperature, step_noise)
+
+    classes = CachedGatedSampler(model).sample(noise, h, w, cond, 1.0, recording_draw)
+    # Steps run in raster order, channel by channel: (H·W·C, B, K) → (B, K, C, H, W).
+    logits = torch.stack(steps).view(h, w, c, 2, k).permute(3, 4, 2, 0, 1)
     with torch.no_grad():
         reference = model.logits(classes, cond)
     torch.testing.assert_close(logits, reference, rtol=1e-5, atol=1e-5)

@@ -8,6 +8,7 @@ generation order: later pixels in raster order, and channels ≥ c of (i, j).
 import pytest
 import torch
 
+from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES
 from colorize.models import available_models, build_model
 
 MODELS = ["pixelcnn", "row_lstm", "diagonal_bilstm", "gated_pixelcnn"]
@@ -41,7 +42,7 @@ def test_every_model_is_registered():
 
 
 @pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("channels,classes", [(3, 256), (2, 32), (1, 4)])
+@pytest.mark.parametrize("channels,classes", [(3, NUM_RGB_CLASSES), (2, NUM_AB_BINS), (1, 4)])
 def test_logits_shape(name, channels, classes):
     model = tiny(name, channels, classes)
     x = torch.rand(2, channels, 5, 7, dtype=torch.float64) * 2 - 1

@@ -12,6 +12,7 @@ from PIL import Image
 from colorize import Colorizer
 from colorize.checkpoint import save_model
 from colorize.color import lab_to_rgb, rgb_to_lab
+from colorize.fullres import full_resolution
 from colorize.image_io import load_image
 from colorize.models import build_model
 from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
@@ -76,7 +77,7 @@ def test_output_keeps_the_input_lightness(colorizer, photo):
     """Where the colour is in the sRGB gamut, the output's L is the input's, up to 8-bit rounding."""
     lightness = rgb_to_lab(load_image(photo))[:1][None]  # (1, 1, H, W)
     ab_work, _ = colorizer.sample_chroma(lightness, NUM_SAMPLES, generator=torch.Generator().manual_seed(0))
-    rgb, ab = colorizer.full_resolution(lightness, ab_work)
+    rgb, ab = full_resolution(lightness, ab_work)
     unclipped = lab_to_rgb(torch.cat([lightness.expand(NUM_SAMPLES, -1, -1, -1), ab], dim=1), clip=False)
     in_gamut = ((unclipped >= 0) & (unclipped <= 1)).all(dim=1)  # (N, H, W)
     assert in_gamut.float().mean() > 0.2  # enough pixels for the check to mean something

@@ -14,7 +14,7 @@ from torch.utils.data import Subset
 
 from colorize.checkpoint import load_model, save_model
 from colorize.color import NUM_AB_BINS, lab_to_rgb
-from colorize.colorizer import resize
+from colorize.nn.resize import resize
 from colorize.dataset import ColorizerCrops
 from colorize.metrics import mean_pairwise_ab_distance, psnr, ssim
 from colorize.models import build_model

@@ -1,5 +1,8 @@
 """The colorizer's networks: pretrained conditioning, causal conditional decoder, refinement."""
 
+import dataclasses
+import json
+
 import pytest
 import skimage.data
 import torch
@@ -14,7 +17,9 @@ from colorize.models.conditioning import (
     ConditioningNetwork,
     gray_to_imagenet,
 )
+from colorize.models import build_config, model_from_config
 from colorize.models.pixcolor import PixColor
+from colorize.nn.resize import resize
 from colorize.models.refinement import RefinementConfig, RefinementNetwork
 from tests.test_causality import allowed_mask
 
@@ -50,7 +55,10 @@ def test_gray_to_imagenet_is_the_gray_srgb_image():
 
 
 def test_a_stored_config_without_input_scaling_keeps_the_scaling_it_was_trained_with():
-    assert ConditioningConfig.from_stored({"channels": 4}).input_scaling == "imagenet_mean_std"
+    stored = dataclasses.asdict(build_config("pixcolor", "tiny"))
+    del stored["conditioning"]["input_scaling"]
+    assert model_from_config("pixcolor", stored).config.conditioning.input_scaling == "imagenet_mean_std"
+    assert build_config("pixcolor", "tiny").conditioning.input_scaling == "efficientnet"
     assert ConditioningConfig(channels=4).input_scaling == "efficientnet"
     with pytest.raises(ValueError, match="unknown input scaling"):
         ConditioningConfig(input_scaling="raw")
@@ -79,10 +87,13 @@ def test_finetuned_backbone_trains_and_is_stored():
     assert net.pretrained_keys() == set()
 
 
-def test_conditioning_rejects_a_wrong_input_size():
-    net = ConditioningNetwork(ConditioningConfig(channels=4, num_blocks=1))
-    with pytest.raises(ValueError, match="224"):
-        net(torch.zeros(1, 1, 100, 100))
+def test_conditioning_takes_l_of_any_size_and_squashes_it_to_the_backbone_input():
+    net = ConditioningNetwork(ConditioningConfig(channels=4, num_blocks=1)).eval()
+    lightness = torch.rand(1, 1, 150, 300) * 100
+    with torch.no_grad():
+        assert torch.equal(net(lightness), net(resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE)))
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        net(torch.zeros(1, 3, 100, 100))
 
 
 def test_decoder_starts_unconditional_with_a_unit_scale_map():

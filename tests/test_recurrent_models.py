@@ -8,6 +8,7 @@ must see exactly the whole past, on square and non-square maps alike.
 import pytest
 import torch
 
+from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES
 from colorize.models import build_model, model_spec
 
 MODELS = ["row_lstm", "diagonal_bilstm"]
@@ -97,7 +98,7 @@ def test_causal_on_non_square_maps(name, shape):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("preset", ["tiny", "small", "base"])
-@pytest.mark.parametrize("channels,classes", [(1, 4), (2, 32), (3, 256)])
+@pytest.mark.parametrize("channels,classes", [(1, 4), (2, NUM_AB_BINS), (3, NUM_RGB_CLASSES)])
 def test_every_preset_builds_and_runs(name, preset, channels, classes):
     torch.manual_seed(0)
     model = build_model(name, preset=preset, num_channels=channels, num_classes=classes)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from colorize.checkpoint import load_model, save_model
+from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES
 from colorize.models import build_model
 from pipelines import evaluate_nll, train_baseline
 
@@ -23,7 +24,7 @@ def random_classes(channels, classes, size=8, batch=4, seed=1):
 
 
 @pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("channels,classes", [(3, 256), (2, 32)])
+@pytest.mark.parametrize("channels,classes", [(3, NUM_RGB_CLASSES), (2, NUM_AB_BINS)])
 def test_untrained_bits_per_dim_is_close_to_log2_k(name, channels, classes):
     model = tiny(name, channels, classes)
     bpd = model.bits_per_dim(random_classes(channels, classes)).item()
@@ -33,7 +34,7 @@ def test_untrained_bits_per_dim_is_close_to_log2_k(name, channels, classes):
 @pytest.mark.parametrize("name", MODELS)
 def test_a_few_steps_lower_the_nll_on_a_fixed_batch(name):
     model = tiny(name, 2, 32)
-    batch = random_classes(2, 32)
+    batch = random_classes(2, NUM_AB_BINS)
     batch[:, :, ::2] = 5  # structure worth learning
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     before = model.loss(batch).item()
@@ -75,7 +76,7 @@ def test_checkpoint_round_trip(tmp_path, name):
     model = tiny(name, 2, 32).eval()
     save_model(tmp_path, model, note="x")
     loaded, config = load_model(tmp_path)
-    batch = random_classes(2, 32)
+    batch = random_classes(2, NUM_AB_BINS)
     assert config["note"] == "x" and config["model"] == name
     assert torch.equal(model.logits(batch), loaded.logits(batch))
     assert not list(tmp_path.glob("*.tmp"))

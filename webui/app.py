@@ -26,11 +26,10 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from gradio import processing_utils  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
-from colorize.color import lab_to_rgb, rgb_to_gray  # noqa: E402
+from colorize.color import gray_rgb, rgb_to_gray  # noqa: E402
 from colorize.colorizer import Colorizer  # noqa: E402
 from colorize.device import DEVICE_CHOICES  # noqa: E402
 from colorize.image_io import load_image, tensor_to_pil  # noqa: E402
@@ -153,7 +152,7 @@ def is_gray(path: str) -> bool:
 def gray_version(path: str) -> Image.Image:
     """The photo as the colorizer sees it: its CIE lightness L, with zero chroma."""
     lightness = rgb_to_gray(load_image(path))  # (1, H, W) in [0, 100]
-    return tensor_to_pil(lab_to_rgb(torch.cat([lightness, torch.zeros(2, *lightness.shape[1:])])))
+    return tensor_to_pil(gray_rgb(lightness))
 
 
 def build_app(

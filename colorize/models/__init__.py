@@ -1,20 +1,28 @@
-"""The autoregressive model zoo: ``build_model(name, preset=..., **overrides)``.
+"""Every model: ``build_model(name, preset=..., **overrides)``, ``model_from_config(name, dict)``.
 
-Names: ``pixelcnn``, ``row_lstm``, ``diagonal_bilstm``, ``gated_pixelcnn``.
-Importing this package registers all of them.
-
-The colorizer's networks live beside them but outside the registry, since
-they are not autoregressive models: ``conditioning``, ``refinement``,
-``pixcolor`` (the three together) and ``ab_regression`` (its deterministic
-baseline). :func:`colorize.checkpoint.load_model` rebuilds any of them.
+The autoregressive zoo (``available_models()``): ``pixelcnn``, ``row_lstm``,
+``diagonal_bilstm``, ``gated_pixelcnn``. Beside them, registered with
+``zoo=False`` since they are not autoregressive models over pixels: the
+colorizer ``pixcolor`` (``conditioning`` + ``gated_pixelcnn`` +
+``refinement``) and its deterministic baseline ``ab_regression``. Importing
+this package registers all of them; :func:`colorize.checkpoint.load_model`
+rebuilds any of them through :func:`model_from_config`.
 """
 
-from colorize.models import diagonal_bilstm, gated_pixelcnn, pixelcnn, row_lstm  # noqa: F401  (registration)
+from colorize.models import (  # noqa: F401  (registration)
+    ab_regression,
+    diagonal_bilstm,
+    gated_pixelcnn,
+    pixcolor,
+    pixelcnn,
+    row_lstm,
+)
 from colorize.models.base import AutoregressiveModel
 from colorize.models.registry import (
     available_models,
     build_config,
     build_model,
+    config_from_dict,
     model_from_config,
     model_spec,
     register_model,
@@ -25,6 +33,7 @@ __all__ = [
     "available_models",
     "build_config",
     "build_model",
+    "config_from_dict",
     "model_from_config",
     "model_spec",
     "register_model",

@@ -12,21 +12,22 @@ to full resolution.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from colorize.color import denormalize_ab, normalize_ab
-from colorize.models.conditioning import ConditioningConfig, ConditioningNetwork
+from colorize.models.conditioning import ConditioningConfig, ConditioningNetwork, upgrade_stored_conditioning
+from colorize.models.registry import build_model, config_from_dict, register_model
 
+# The colorizer's presets of the same names share these conditioning networks.
 PRESETS = {
-    "tiny": dict(conditioning=ConditioningConfig(channels=12, num_blocks=1)),
-    "small": dict(conditioning=ConditioningConfig(channels=64, num_blocks=2)),
-    "base": dict(conditioning=ConditioningConfig(channels=128, num_blocks=3)),
+    "tiny": dict(conditioning=dict(channels=12, num_blocks=1)),
+    "small": dict(conditioning=dict(channels=64, num_blocks=2)),
+    "medium": dict(conditioning=dict(channels=96, num_blocks=3)),
+    "base": dict(conditioning=dict(channels=128, num_blocks=3)),
 }
 
 
@@ -35,14 +36,14 @@ class AbRegressionConfig:
     conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
 
     def __post_init__(self):
-        if isinstance(self.conditioning, dict):
-            self.conditioning = ConditioningConfig.from_stored(self.conditioning)
+        self.conditioning = config_from_dict(ConditioningConfig, self.conditioning,
+                                             "ab_regression.conditioning")
 
 
+@register_model("ab_regression", AbRegressionConfig, PRESETS, zoo=False,
+                upgrade_stored=upgrade_stored_conditioning)
 class AbRegression(nn.Module):
-    """L (B, 1, 224, 224) in [0, 100] → ab (B, 2, 28, 28) in Lab units."""
-
-    model_name = "ab_regression"
+    """L (B, 1, H, W) in [0, 100], any size → ab (B, 2, 28, 28) in Lab units."""
 
     def __init__(self, config: AbRegressionConfig):
         super().__init__()
@@ -51,21 +52,16 @@ class AbRegression(nn.Module):
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(config.conditioning.channels, 2, 3, padding=1))
 
     @classmethod
-    def from_preset(cls, preset: str = "small") -> AbRegression:
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
-        return cls(AbRegressionConfig(**copy.deepcopy(PRESETS[preset])))
+    def from_preset(cls, preset: str = "small", **overrides) -> AbRegression:
+        """``build_model("ab_regression", preset, **overrides)``."""
+        return build_model(cls.model_name, preset, **overrides)
 
-    @classmethod
-    def from_config_dict(cls, config: dict[str, Any]) -> AbRegression:
-        return cls(AbRegressionConfig(**config))
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return denormalize_ab(self.head(self.conditioning(lightness)))
 
-    def forward(self, l_backbone: torch.Tensor) -> torch.Tensor:
-        return denormalize_ab(self.head(self.conditioning(l_backbone)))
-
-    def loss(self, l_backbone: torch.Tensor, ab_low: torch.Tensor) -> torch.Tensor:
+    def loss(self, lightness: torch.Tensor, ab_low: torch.Tensor) -> torch.Tensor:
         """Mean squared error of normalised ab against the ground truth's 28×28 average."""
-        return F.mse_loss(normalize_ab(self(l_backbone)), normalize_ab(ab_low))
+        return F.mse_loss(normalize_ab(self(lightness)), normalize_ab(ab_low))
 
     def pretrained_keys(self) -> set[str]:
         """State-dict keys that the installed package provides and checkpoints leave out."""

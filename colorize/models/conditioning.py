@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.color import lab_to_rgb, normalize_l
+from colorize.color import gray_rgb, normalize_l
+from colorize.nn.resize import resize
 
 BACKBONE_SIZE = 224  # the input side: stride 8 then gives the 28×28 grid of the chroma
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -105,8 +106,7 @@ def scale_for_backbone(rgb: torch.Tensor, scaling: str = "efficientnet") -> torc
 
 def gray_to_imagenet(lightness: torch.Tensor, scaling: str = "efficientnet") -> torch.Tensor:
     """L (B, 1, H, W) in [0, 100] → the gray sRGB image (B, 3, H, W), scaled for the backbone."""
-    zeros = torch.zeros_like(lightness)
-    return scale_for_backbone(lab_to_rgb(torch.cat([lightness, zeros, zeros], dim=1)), scaling)
+    return scale_for_backbone(gray_rgb(lightness), scaling)
 
 
 class Backbone(nn.Module):
@@ -213,14 +213,21 @@ class ConditioningConfig:
             raise ValueError(f"unknown input scaling {self.input_scaling!r}; "
                              f"available: {', '.join(INPUT_SCALINGS)}")
 
-    @classmethod
-    def from_stored(cls, stored: dict) -> ConditioningConfig:
-        """Rebuild from a checkpoint's JSON: one that predates ``input_scaling`` used ImageNet mean/std."""
-        return cls(**{"input_scaling": "imagenet_mean_std", **stored})
+
+
+def upgrade_stored_conditioning(config: dict) -> dict:
+    """A stored colorizer or regression config, with the input scaling that checkpoints
+    written before ``input_scaling`` was stored were trained with: ImageNet's mean and std."""
+    if not isinstance(config.get("conditioning"), dict):
+        return config
+    return {**config, "conditioning": {"input_scaling": "imagenet_mean_std", **config["conditioning"]}}
 
 
 class ConditioningNetwork(nn.Module):
-    """L (B, 1, 224, 224) in [0, 100] → conditioning map (B, D, 28, 28)."""
+    """L (B, 1, H, W) in [0, 100] → conditioning map (B, D, 28, 28).
+
+    L of any size is first squashed to the backbone's 224×224 (:func:`resize`).
+    """
 
     def __init__(self, config: ConditioningConfig):
         super().__init__()
@@ -230,11 +237,10 @@ class ConditioningNetwork(nn.Module):
                                          self.backbone.spec.tap_channels)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        if lightness.dim() != 4 or lightness.shape[1:] != (1, BACKBONE_SIZE, BACKBONE_SIZE):
-            raise ValueError(
-                f"the conditioning network expects L of shape (B, 1, {BACKBONE_SIZE}, "
-                f"{BACKBONE_SIZE}), got {tuple(lightness.shape)}"
-            )
+        if lightness.dim() != 4 or lightness.shape[1] != 1:
+            raise ValueError(f"the conditioning network expects L of shape (B, 1, H, W), "
+                             f"got {tuple(lightness.shape)}")
+        lightness = resize(lightness, BACKBONE_SIZE, BACKBONE_SIZE)
         backbone_input = gray_to_imagenet(lightness, self.config.input_scaling)
         return self.adapter(self.backbone(backbone_input), lightness)
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from colorize.models.base import AutoregressiveModel
+from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
 from colorize.models.registry import register_model
 from colorize.nn import MaskedConv2d, down_shift, gated_activation, pad_above, pad_left_right
+from colorize.nn.resize import resize_cond_map
 from colorize.nn.output_head import check_divisible, output_head, to_logits
 
 # A per-layer conditioning bias: (vertical, horizontal), each (B, 2k, H, W) or (B, 2k, 1, 1).
@@ -56,13 +57,6 @@ PRESETS = {
     "medium": dict(hidden=72, num_layers=8, output_hidden=144),
     "base": dict(hidden=126, num_layers=12, output_hidden=252),
 }
-
-
-def resize_cond_map(cond_map: torch.Tensor | None, height: int, width: int) -> torch.Tensor | None:
-    """(B, D, h, w) → (B, D, height, width), bilinear (align_corners=False); None stays None."""
-    if cond_map is None or tuple(cond_map.shape[-2:]) == (height, width):
-        return cond_map
-    return F.interpolate(cond_map, size=(height, width), mode="bilinear", align_corners=False)
 
 
 class ConditionProjection(nn.Module):
@@ -236,9 +230,6 @@ class GatedPixelCNN(AutoregressiveModel):
 
     def cached_sampler(self):
         """A :class:`~colorize.models.gated_pixelcnn_cache.CachedGatedSampler` of the current weights."""
-        # Imported here: the cache module builds on this one.
-        from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
-
         return CachedGatedSampler(self)
 
     def forward(self, x: torch.Tensor, cond: Cond = None) -> torch.Tensor:

@@ -1,23 +1,29 @@
 """Cached sampling for the Gated PixelCNN: each activation is computed once.
 
 "Fast Generation for Convolutional Autoregressive Models" (Ramachandran et
-al. 2017), applied to the two stacks of "Conditional Image Generation with
-PixelCNN Decoders" (van den Oord et al. 2016, Sec. 2.1–2.3).
+al. 2017, Sec. 3 and Algorithm 1), applied to the two stacks of "Conditional
+Image Generation with PixelCNN Decoders" (van den Oord et al. 2016, Sec.
+2.1–2.3).
 
 The naive sampler runs the whole network over the whole image for each of the
 H·W·C values. But a layer's output at (i, j) never changes once its inputs
-are known, so:
+are known. Ramachandran et al. keep, per layer, a cache (a queue) of the
+recent inputs that the layer's next output reads; generating one output
+*pops* the oldest entry and *pushes* the new one into the next layer's queue.
+Here that is, with the paper's terms and the code's names:
 
-* **the conditioning** (V·h of every layer, both stacks) is computed once per
-  image, before the first step;
-* **the vertical stack** is computed once per row: when row i is complete,
-  each layer's ⌈n/2⌉×n convolution reads a rolling cache of that layer's last
-  ⌈n/2⌉ input rows and gives the row's pre-activation. The horizontal stack
-  reads it one row later (the down-shift), so it is folded, through the 1×1
-  ``v_to_h``, into a per-row term;
-* **the horizontal stack** is computed once per value, at one pixel: each
-  layer keeps a row cache of its input, and its masked 1×⌈n/2⌉ convolution
-  is one matmul over the last ⌈n/2⌉ columns of that cache.
+| Ramachandran et al. 2017 / van den Oord et al. 2016 | here |
+|---|---|
+| a layer's cache of the rows its vertical kernel reads | ``LayerCache.vertical``: the last kh = ⌈n/2⌉ input rows, zero-padded |
+| a layer's cache of the current row's inputs (horizontal kernel) | ``LayerCache.columns``: the last p = ⌊n/2⌋ input columns |
+| push a finished row into every layer's queue, pop the oldest | ``LayerCache.finish_row`` |
+| push a finished pixel into every layer's row queue, pop the oldest | ``LayerCache.step_pixel`` |
+| the vertical stack's output at row i (Sec. 2.1) | computed once per row in ``finish_row`` |
+| its down-shifted copy, through the 1×1 ``v_to_h``, read by row i + 1 | ``LayerCache.above``, one (B, 2k) term per column |
+| the conditioning V·h of every layer (Sec. 2.3) | ``condition_terms``: one fused matmul per image |
+| gated activation tanh(W_f∗x) ⊙ σ(W_g∗x) (Sec. 2.2) | ``gate_order`` + ``F.glu`` |
+| residual connection of the horizontal stack (Fig. 2) | the carried stream; ``fold_residual_biases`` |
+| the output at (i, j), channel c (PixelRNN's a→b order) | ``draw_pixel`` in :meth:`CachedGatedSampler.sample` |
 
 At the C steps of one pixel the whole pixel is recomputed with the channels
 known so far; channel group c only depends on channels < c (mask A) and ≤ c
@@ -26,14 +32,18 @@ step the cached pixel equals the naive network's. Per value that costs one
 pixel of the horizontal stack and the output head, instead of a full forward
 pass over H·W pixels.
 
-The weights are re-laid out once (masks applied, channels last, the
-horizontal pre-activation's columns reordered to [all f | all g]) so that each
-step is a few small matmuls over the N samples as one batch. All layers'
-conditioning projections are one fused matmul; the vertical convolution is a
-matmul over unfolded rows; the residual stream's biases are folded into the
-layers that read it. Per value, what is left is about 40 small operations,
-each a few microseconds of dispatch on a CPU: at small N that overhead, not
-arithmetic, sets the time (see ``python -m benchmarks.sampling``).
+Three layout tricks, each a named helper below, keep the per-value work to
+about 40 small operations (at small N their dispatch, not arithmetic, sets the
+time; see ``python -m benchmarks.sampling``):
+
+* ``gate_order``: the horizontal pre-activation's columns are reordered from
+  C blocks [f_c | g_c] to [all f | all g], so the gate is one ``F.glu`` after
+  an in-place tanh of the f half.
+* ``fold_residual_biases``: the residual stream is carried without the
+  ``h_out`` biases, which are constants, folded into what reads the stream.
+* Layer 0 reads the image itself, at the current pixel only the channels
+  drawn so far (mask A): each drawn value adds a rank-1 term (``torch.addr``)
+  to its pre-activation instead of a matmul over the whole pixel.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from colorize.color import classes_to_unit
-from colorize.models.gated_pixelcnn import resize_cond_map
+from colorize.nn.resize import resize_cond_map
 from colorize.sampling import sample_from_logits
 
 
@@ -141,6 +151,101 @@ def fused_condition_projections(model, layers: list[CachedLayer]) -> dict[str, t
     return fused
 
 
+@dataclass
+class FoldedBiases:
+    """The biases of the horizontal residual stream, moved out of the stream.
+
+    The stream h̃ is carried without the sum B_l of the ``h_out`` biases below
+    layer l, a constant. What reads the stream gets it back:
+    ``row_bias[l]`` (the taps of layer l on B_l, at the current and left
+    columns), ``pad_columns[l]`` (left padding: 0 in the true stream is −B_l
+    in the carried one), and the head through
+    relu(h̃ + B) @ W + b = relu(max(h̃, −B) @ W + (b + B @ W)) — that is
+    ``head_floor`` = −B and ``head_bias`` = b + B @ W. One addition fewer per
+    layer and value.
+    """
+
+    row_bias: list[torch.Tensor]
+    pad_columns: list[torch.Tensor]
+    head_floor: torch.Tensor
+    head_bias: torch.Tensor
+
+
+def fold_residual_biases(layers: list[CachedLayer], head_weight: torch.Tensor, head_bias: torch.Tensor,
+                         num_channels: int) -> FoldedBiases:
+    carried = torch.zeros_like(layers[0].out_bias)
+    row_bias = [layers[0].row_bias]
+    pad_columns = [torch.zeros_like(layers[0].left_weight[:num_channels, 0])]
+    for below, layer in zip(layers[:-1], layers[1:]):
+        carried = carried + below.out_bias
+        row_bias.append(layer.row_bias + carried @ layer.centre_weight
+                        + carried.repeat(layer.left) @ layer.left_weight)
+        pad_columns.append(-carried)
+    carried = carried + layers[-1].out_bias
+    return FoldedBiases(row_bias, pad_columns, head_floor=-carried, head_bias=head_bias + carried @ head_weight)
+
+
+class LayerCache:
+    """One gated layer's caches while B samples are drawn (see the module's table).
+
+    * ``vertical`` (B, in, kh, W + kw − 1): the layer's last kh input rows,
+      zero-padded as the naive forward pads them (kh − 1 zero rows above,
+      kw // 2 columns each side);
+    * ``columns``: the current row's last p input columns, each (B, in),
+      carried-stream padding at the row's start;
+    * ``above``: per column j, (B, 2k) in gate order, all that the horizontal
+      pre-activation at (i, j) gets from the rows above (the down-shifted
+      vertical stack through ``v_to_h``), the conditioning and the folded biases.
+    """
+
+    def __init__(self, layer: CachedLayer, row_bias: torch.Tensor, pad: torch.Tensor,
+                 terms: tuple[torch.Tensor, torch.Tensor], batch_size: int, width: int):
+        self.layer, self.row_bias = layer, row_bias
+        self.pad = pad.expand(batch_size, -1)
+        self.v_terms, self.h_terms = terms  # each (H, W, B, 2k)
+        self.vertical = torch.zeros(batch_size, layer.in_channels, layer.kernel[0],
+                                    width + layer.kernel[1] - 1, device=pad.device, dtype=pad.dtype)
+        # Row 0's down-shifted input is zero, so v_to_h gives just its bias.
+        self.above = (row_bias + self.h_terms[0]).unbind(0)
+        self.columns: list[torch.Tensor] = []
+
+    def start_row(self) -> None:
+        self.columns = [self.pad] * self.layer.left
+
+    def from_left_and_above(self, j: int) -> torch.Tensor:
+        """(B, 2k): pixel j's horizontal pre-activation less its own current-pixel taps."""
+        columns = self.columns
+        if not columns:
+            return self.above[j]
+        left = columns[0] if len(columns) == 1 else torch.cat(columns, 1)
+        return torch.addmm(self.above[j], left, self.layer.left_weight)
+
+    def step_pixel(self, column: torch.Tensor) -> None:
+        """Push the finished pixel's input column (B, in) into the row cache; pop the oldest."""
+        if self.columns:
+            self.columns.append(column)
+            del self.columns[0]
+
+    def finish_row(self, row: torch.Tensor, i: int) -> torch.Tensor:
+        """Push finished row i of this layer's input (B, in, W); returns its output row (B, k, W).
+
+        The vertical stack's row i is computed here, once, and its
+        down-shifted term becomes ``above`` for row i + 1.
+        """
+        layer, cache = self.layer, self.vertical
+        batch_size, width = row.shape[0], row.shape[2]
+        cache[:, :, :-1] = cache[:, :, 1:].clone()
+        kw, two_k = layer.kernel[1], 2 * layer.hidden
+        cache[:, :, -1, kw // 2:kw // 2 + width] = row
+        # The convolution as one matmul: (W·B, in·kh·kw) windows, column-major.
+        windows = cache.unfold(3, kw, 1).permute(3, 0, 1, 2, 4).reshape(width * batch_size, -1)
+        v_pre = torch.addmm(layer.v_bias, windows, layer.v_weight)  # (W·B, 2k)
+        term = torch.mm(v_pre, layer.row_weight).view(width, batch_size, two_k)
+        self.above = (term + self.row_bias + self.h_terms[i + 1]).unbind(0)
+        f, g = (v_pre.view(width, batch_size, two_k) + self.v_terms[i]).chunk(2, 2)
+        return (torch.tanh(f) * torch.sigmoid(g)).permute(1, 2, 0)  # the next layer's input
+
+
 class CachedGatedSampler:
     """Samples a :class:`~colorize.models.gated_pixelcnn.GatedPixelCNN` with caches.
 
@@ -157,23 +262,8 @@ class CachedGatedSampler:
         self.layers = [CachedLayer.from_layer(layer, config.num_channels) for layer in model.layers]
         first_out, last_out = model.output[1], model.output[3]
         self.head_weight = masked_weight(first_out)[:, :, 0, 0].t().detach().contiguous()
-        # The horizontal stack's residual stream is carried without its biases:
-        # the sum B of the h_out biases below a layer is a constant, so it is
-        # folded into what reads the stream (the next layer's taps, through its
-        # per-row term, and the head), one addition fewer per layer and value.
-        # Left padding, 0 in the true stream, is -B in the carried one.
-        carried = torch.zeros_like(self.layers[0].out_bias)
-        self.row_bias = [self.layers[0].row_bias]
-        self.pad_columns = [torch.zeros_like(self.layers[0].left_weight[:config.num_channels, 0])]
-        for below, layer in zip(self.layers[:-1], self.layers[1:]):
-            carried = carried + below.out_bias
-            self.row_bias.append(layer.row_bias + carried @ layer.centre_weight
-                                 + carried.repeat(layer.left) @ layer.left_weight)
-            self.pad_columns.append(-carried)
-        carried = carried + self.layers[-1].out_bias
-        # relu(h̃ + B) @ W + b = max(h̃, -B) @ W + (b + B @ W).
-        self.head_floor = -carried
-        self.head_bias = first_out.bias.detach() + carried @ self.head_weight
+        self.folded = fold_residual_biases(self.layers, self.head_weight, first_out.bias.detach(),
+                                           config.num_channels)
         # The last layer's output is C contiguous groups of K: step c needs only its own group.
         logits_weight = masked_weight(last_out)[:, :, 0, 0].t().detach()
         k = self.num_classes
@@ -185,11 +275,11 @@ class CachedGatedSampler:
         self.levels = classes_to_unit(torch.arange(k, device=self.head_weight.device), k).to(
             self.head_weight.dtype)
 
-    def biases(self, cond, batch_size: int, height: int, width: int):
-        """Per layer: (vertical bias, horizontal bias in gate order), each (H, W, B, 2k).
+    def condition_terms(self, cond, batch_size: int, height: int, width: int):
+        """Per layer: (vertical term, horizontal term in gate order), each (H, W, B, 2k).
 
-        Views of one matmul over all layers; broadcast zeros for an
-        unconditional model.
+        Every layer's V·h (Sec. 2.3), views of one matmul over all layers;
+        broadcast zeros for an unconditional model.
         """
         vector, cond_map = self.model.split_cond(cond, batch_size)
         width_all = sum(4 * layer.hidden for layer in self.layers)
@@ -221,104 +311,75 @@ class CachedGatedSampler:
         temperature: float = 1.0,
         draw: Callable = sample_from_logits,
         progress: bool = False,
-        logits_out: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Gumbel noise (B, H·W·C, K) → classes (B, C, H, W).
 
         ``draw(logits (B, K), temperature, noise (B, K)) → classes (B,)`` turns
-        one step's logits into classes (:func:`colorize.sampling.sample_from_logits`).
-        ``logits_out``, if given, (B, K, C, H, W), receives every step's logits,
-        for the tests that compare them with a full forward pass.
+        one step's logits into classes, step after step in raster and channel
+        order (:func:`colorize.sampling.sample_from_logits`).
         """
         c_total, layers = self.num_channels, self.layers
         batch_size = noise.shape[0]
-        device, dtype = self.head_weight.device, self.head_weight.dtype
         step_noise = noise.transpose(0, 1).contiguous().unbind(0)  # one contiguous (B, K) per step
+        caches = [LayerCache(layer, row_bias, pad, terms, batch_size, width)
+                  for layer, row_bias, pad, terms in zip(
+                      layers, self.folded.row_bias, self.folded.pad_columns,
+                      self.condition_terms(cond, batch_size, height, width))]
         # Hoisted out of the loops: the inner loop runs H·W·C times, so each
         # attribute lookup there costs as much as a small matmul.
-        addmm, mm, tanh, sigmoid, relu, glu = torch.addmm, torch.mm, torch.tanh, torch.sigmoid, torch.relu, F.glu
-        first, rest = layers[0], [(layer.centre_weight, layer.out_weight, layer.hidden) for layer in layers[1:]]
-        first_centre = first.centre_weight.unbind(0)  # (2k,) per input channel
-        head_weight, head_bias, head_floor = self.head_weight, self.head_bias, self.head_floor
+        addmm, mm, addr, tanh, sigmoid, relu, glu, maximum = (
+            torch.addmm, torch.mm, torch.addr, torch.tanh, torch.sigmoid, torch.relu, F.glu, torch.maximum)
+        first_out = layers[0].out_weight
+        first_centre = layers[0].centre_weight.unbind(0)  # (2k,) per input channel
+        rest = [(layer.centre_weight, layer.out_weight, layer.hidden) for layer in layers[1:]]
+        head_weight, head_bias, head_floor = self.head_weight, self.folded.head_bias, self.folded.head_floor
         logits_weight, logits_bias, levels = self.logits_weight, self.logits_bias, self.levels
-        pads = [pad.expand(batch_size, -1) for pad in self.pad_columns]
+        values: list[torch.Tensor] = []
 
-        # 1. Conditioning: every layer's V·h, once per image (Sec. 2.3).
-        terms = self.biases(cond, batch_size, height, width)
+        def draw_pixel(partial: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+            """The C values of one pixel, from each layer's ``from_left_and_above``.
 
-        # 2. The vertical stack's caches: each layer's last kh input rows,
-        #    zero-padded as the naive forward pads them (kh - 1 zero rows
-        #    above, kw // 2 columns each side).
-        v_cache = [torch.zeros(batch_size, layer.in_channels, layer.kernel[0],
-                               width + layer.kernel[1] - 1, device=device, dtype=dtype)
-                   for layer in layers]
-        # The horizontal stack's term from the rows above, per layer, one
-        # (B, 2k) per column. Row 0's down-shifted input is zero, so v_to_h gives its bias.
-        h_rows = [(row_bias + h_bias[0]).unbind(0) for row_bias, (_, h_bias) in zip(self.row_bias, terms)]
+            Returns the pixel's input column (B, C) and every layer's output
+            (B, k) at its last step, where all its channels are known: what
+            enters the next layers' row caches.
+            """
+            first_pre, pixel = partial[0], []
+            for c in range(c_total):
+                f, g = first_pre.chunk(2, 1)
+                h = mm(tanh(f) * sigmoid(g), first_out)  # the carried stream, biases folded
+                outputs = [h]
+                for index, (centre_weight, out_weight, hidden) in enumerate(rest, 1):
+                    pre = addmm(partial[index], h, centre_weight)
+                    pre.narrow(1, 0, hidden).tanh_()  # in place: pre is this step's own
+                    h = addmm(h, glu(pre, 1), out_weight)  # glu: tanh(f) ⊙ σ(g); + the residual
+                    outputs.append(h)
+                hidden_units = relu(addmm(head_bias, maximum(h, head_floor), head_weight))
+                logits = addmm(logits_bias[c], hidden_units, logits_weight[c])
+                value = draw(logits, temperature, step_noise[len(values)])
+                values.append(value)
+                unit = levels.index_select(0, value)
+                pixel.append(unit)
+                if c + 1 < c_total:  # layer 0's rank-1 update with the value just drawn
+                    first_pre = addr(first_pre, unit, first_centre[c])
+            return torch.stack(pixel, 1), outputs
 
-        values = []
         steps = tqdm(total=height * width * c_total, desc="sampling", disable=not progress)
         for i in range(height):
-            # The horizontal caches: each layer's last p input columns of this row.
-            left_columns = [[pad] * layer.left for layer, pad in zip(layers, pads)]
+            for cache in caches:
+                cache.start_row()
             x_columns = []
             for j in range(width):
-                # 3. What the pixel's horizontal pre-activations get from the
-                #    left columns and the rows above: once per pixel.
-                partial = [
-                    addmm(h_rows[index][j], columns[0] if len(columns) == 1 else torch.cat(columns, 1),
-                          layer.left_weight) if columns else h_rows[index][j]
-                    for index, (layer, columns) in enumerate(zip(layers, left_columns))
-                ]
-                # 4. The pixel's C channels in turn: the current pixel's taps,
-                #    the gates and the head. Layer 0 reads the pixel's own
-                #    known channels, added one by one as they are drawn.
-                first_pre = partial[0]
-                pixel = []
-                for c in range(c_total):
-                    f, g = first_pre.chunk(2, 1)
-                    h = mm(tanh(f) * sigmoid(g), first.out_weight)  # the carried stream, biases folded
-                    inputs = [h]
-                    for index, (centre_weight, out_weight, hidden) in enumerate(rest, 1):
-                        pre = addmm(partial[index], h, centre_weight)
-                        pre.narrow(1, 0, hidden).tanh_()  # in place: pre is this step's own
-                        h = addmm(h, glu(pre, 1), out_weight)  # glu: tanh(f) ⊙ σ(g); + the residual
-                        inputs.append(h)
-                    hidden_units = relu(addmm(head_bias, torch.maximum(h, head_floor), head_weight))
-                    logits = addmm(logits_bias[c], hidden_units, logits_weight[c])
-                    if logits_out is not None:
-                        logits_out[:, :, c, i, j] = logits
-                    value = draw(logits, temperature, step_noise[len(values)])
-                    values.append(value)
-                    unit = levels.index_select(0, value)
-                    pixel.append(unit)
-                    if c + 1 < c_total:
-                        first_pre = torch.addr(first_pre, unit, first_centre[c])
-                # The pixel is complete: its column enters every layer's left cache.
-                x_column = torch.stack(pixel, 1)  # (B, C)
+                x_column, outputs = draw_pixel([cache.from_left_and_above(j) for cache in caches])
                 x_columns.append(x_column)
-                for columns, column in zip(left_columns, [x_column] + inputs[:-1]):
-                    if columns:
-                        columns.append(column)
-                        del columns[0]
+                # Layer l + 1 reads layer l's output; layer 0 reads the image.
+                for cache, column in zip(caches, [x_column] + outputs[:-1]):
+                    cache.step_pixel(column)
             steps.update(width * c_total)
             if i + 1 == height:
-                break
-            # 5. Row i is complete: the vertical stack's row i, once, for every layer.
+                break  # nothing reads the vertical stack of the last row
             row = torch.stack(x_columns, 2)  # (B, C, W)
-            for index, (layer, (v_bias, h_bias)) in enumerate(zip(layers, terms)):
-                cache = v_cache[index]
-                cache[:, :, :-1] = cache[:, :, 1:].clone()
-                kw, two_k = layer.kernel[1], 2 * layer.hidden
-                cache[:, :, -1, kw // 2:kw // 2 + width] = row
-                # The convolution as one matmul: (W·B, in·kh·kw) windows, column-major.
-                windows = cache.unfold(3, kw, 1).permute(3, 0, 1, 2, 4).reshape(width * batch_size, -1)
-                v_pre = addmm(layer.v_bias, windows, layer.v_weight)  # (W·B, 2k)
-                # Row i + 1 of the horizontal stack reads this row through the down-shift.
-                term = mm(v_pre, layer.row_weight).view(width, batch_size, two_k)
-                h_rows[index] = (term + self.row_bias[index] + h_bias[i + 1]).unbind(0)
-                f, g = (v_pre.view(width, batch_size, two_k) + v_bias[i]).chunk(2, 2)
-                row = (tanh(f) * sigmoid(g)).permute(1, 2, 0)  # (B, k, W), the next layer's input
+            for cache in caches:
+                row = cache.finish_row(row, i)
         steps.close()
         classes = torch.stack(values, 1).view(batch_size, height, width, c_total)
         return classes.permute(0, 3, 1, 2).contiguous()

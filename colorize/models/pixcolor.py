@@ -17,7 +17,6 @@ networks and their losses; :mod:`colorize.colorizer` runs inference.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,37 +24,40 @@ import torch
 from torch import nn
 
 from colorize.color import NUM_AB_BINS, dequantize_ab
-from colorize.models.conditioning import BACKBONE_SIZE, ConditioningConfig, ConditioningNetwork
+from colorize.models.conditioning import (
+    BACKBONE_SIZE,
+    ConditioningConfig,
+    ConditioningNetwork,
+    upgrade_stored_conditioning,
+)
 from colorize.models.gated_pixelcnn import PRESETS as GATED_PRESETS
 from colorize.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
 from colorize.models.refinement import RefinementConfig, RefinementNetwork
+from colorize.models.registry import build_model, config_from_dict, register_model
 
 STAGES = ("decoder", "refine")
 LOWRES_SIZE = 28  # PixColor Sec. 3.2: chroma is sampled at 28×28
 
 
-def decoder_config(preset: str, cond_map_channels: int) -> GatedPixelCNNConfig:
+def decoder_config(preset: str, cond_map_channels: int) -> dict[str, Any]:
     """The 2-channel, 32-bin Gated PixelCNN preset, conditioned on a D-channel map."""
-    return GatedPixelCNNConfig(
-        num_channels=2, num_classes=NUM_AB_BINS, cond_map_channels=cond_map_channels,
-        **GATED_PRESETS[preset],
-    )
+    return dict(num_channels=2, num_classes=NUM_AB_BINS, cond_map_channels=cond_map_channels,
+                **GATED_PRESETS[preset])
 
 
 @dataclass
 class PixColorConfig:
     conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
-    decoder: GatedPixelCNNConfig = field(default_factory=lambda: decoder_config("small", 64))
+    decoder: GatedPixelCNNConfig = field(
+        default_factory=lambda: GatedPixelCNNConfig(**decoder_config("small", 64)))
     refinement: RefinementConfig = field(default_factory=RefinementConfig)
     working_size: int = BACKBONE_SIZE  # side of the refinement network's input and output
 
     def __post_init__(self):
-        # Rebuilt from JSON, the parts arrive as plain dicts.
-        if isinstance(self.conditioning, dict):
-            self.conditioning = ConditioningConfig.from_stored(self.conditioning)
-        for name, cls in [("decoder", GatedPixelCNNConfig), ("refinement", RefinementConfig)]:
-            if isinstance(getattr(self, name), dict):
-                setattr(self, name, cls(**getattr(self, name)))
+        # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
+        self.conditioning = config_from_dict(ConditioningConfig, self.conditioning, "pixcolor.conditioning")
+        self.decoder = config_from_dict(GatedPixelCNNConfig, self.decoder, "pixcolor.decoder")
+        self.refinement = config_from_dict(RefinementConfig, self.refinement, "pixcolor.refinement")
         if self.decoder.num_channels != 2 or self.decoder.num_classes != NUM_AB_BINS:
             raise ValueError(f"the decoder must model 2 channels × {NUM_AB_BINS} bins of ab")
         if self.decoder.cond_map_channels != self.conditioning.channels:
@@ -71,9 +73,9 @@ class PixColorConfig:
 
 def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blocks: int) -> dict:
     return dict(
-        conditioning=ConditioningConfig(channels=cond, num_blocks=adapter_blocks),
+        conditioning=dict(channels=cond, num_blocks=adapter_blocks),
         decoder=decoder_config(decoder, cond),
-        refinement=RefinementConfig(width=width, num_blocks=refine_blocks),
+        refinement=dict(width=width, num_blocks=refine_blocks),
     )
 
 
@@ -85,16 +87,16 @@ PRESETS = {
 }
 
 
+@register_model("pixcolor", PixColorConfig, PRESETS, zoo=False, upgrade_stored=upgrade_stored_conditioning)
 class PixColor(nn.Module):
     """The three networks of the colorizer. Tensors:
 
-    * ``l_backbone`` (B, 1, 224, 224): L in [0, 100], the conditioning input;
+    * ``lightness`` (B, 1, H, W): L in [0, 100] at any size, the conditioning
+      input (the conditioning network squashes it to 224×224 itself);
     * ``l_work`` (B, 1, S, S): L at the working resolution S = ``working_size``;
     * ``ab_bins`` (B, 2, 28, 28): int64 bins in [0, 32);
     * ``ab_work`` (B, 2, S, S): ab in Lab units.
     """
-
-    model_name = "pixcolor"
 
     def __init__(self, config: PixColorConfig):
         super().__init__()
@@ -112,19 +114,14 @@ class PixColor(nn.Module):
 
     @classmethod
     def from_preset(cls, preset: str = "small", **overrides: Any) -> PixColor:
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
-        return cls(PixColorConfig(**{**copy.deepcopy(PRESETS[preset]), **overrides}))
+        """``build_model("pixcolor", preset, **overrides)``; a nested part overrides whole."""
+        return build_model(cls.model_name, preset, **overrides)
 
-    @classmethod
-    def from_config_dict(cls, config: dict[str, Any]) -> PixColor:
-        return cls(PixColorConfig(**config))
-
-    def decoder_loss(self, l_backbone: torch.Tensor, ab_bins: torch.Tensor,
+    def decoder_loss(self, lightness: torch.Tensor, ab_bins: torch.Tensor,
                      context_noise: float = 0.0) -> torch.Tensor:
         """Teacher-forced NLL of the low-res chroma given the gray image, nats per value
         (``context_noise``: see :meth:`AutoregressiveModel.loss`)."""
-        return self.decoder.loss(ab_bins, self.conditioning(l_backbone), context_noise)
+        return self.decoder.loss(ab_bins, self.conditioning(lightness), context_noise)
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
                         ab_work: torch.Tensor) -> torch.Tensor:
@@ -132,10 +129,10 @@ class PixColor(nn.Module):
         return self.refinement.loss(l_work, dequantize_ab(ab_bins), ab_work)
 
     @torch.no_grad()
-    def sample_lowres(self, l_backbone: torch.Tensor, num_samples: int, temperature: float = 1.0,
+    def sample_lowres(self, lightness: torch.Tensor, num_samples: int, temperature: float = 1.0,
                       generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
-        """B gray images (B, 1, 224, 224) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch."""
-        cond = self.conditioning(l_backbone).repeat_interleave(num_samples, dim=0)
+        """B gray images (B, 1, H, W) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch."""
+        cond = self.conditioning(lightness).repeat_interleave(num_samples, dim=0)
         return self.decoder.sample(cond.shape[0], LOWRES_SIZE, LOWRES_SIZE, cond=cond,
                                    temperature=temperature, generator=generator, progress=progress)
 

@@ -1,8 +1,9 @@
-"""Building blocks shared by the autoregressive models."""
+"""Building blocks shared by the models, and the resizing every part uses."""
 
 from colorize.nn.gated import gated_activation
 from colorize.nn.masked_conv import MaskedConv2d, causal_mask, channel_groups
 from colorize.nn.residual import MaskedResidualBlock
+from colorize.nn.resize import resize
 from colorize.nn.shifts import down_shift, pad_above, pad_left_right, right_shift, skew, unskew
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "gated_activation",
     "pad_above",
     "pad_left_right",
+    "resize",
     "right_shift",
     "skew",
     "unskew",
