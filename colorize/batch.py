@@ -4,7 +4,14 @@ Subfolders are mirrored: ``IN/a/photo.jpg`` gives ``OUT/a/photo_0.png`` …
 ``photo_{N-1}.png`` (docs/architecture.md, "Contracts"). The run is built to be left alone and
 rerun:
 
-- a photo whose N outputs all exist is skipped, so a rerun resumes;
+- a photo whose N outputs all exist is skipped, so a rerun resumes; a
+  photo that another run is colorizing right now (its lock file beside the
+  outputs is held) is skipped too, so two runs into one OUT_DIR share the work;
+- OUT_DIR is checked as writable, with space left, before any photo is
+  colorized; a write that fails names the output file, and a full or
+  read-only disk stops the run at the first photo that meets it;
+- a file that is not a supported image gets one line (``skipped: PATH: not a
+  supported image format (.gif)``) and is counted in the summary;
 - each output is written to a hidden temporary file beside it and renamed
   into place, so a killed run leaves no half-written PNG (SIGTERM and Ctrl-C
   also remove the temporary file; only SIGKILL can leave a ``.*.tmp``);
@@ -24,9 +31,11 @@ under ``torchrun`` each process takes its rank's share on its own.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +51,16 @@ from colorize.atomic_write import atomic_file
 from colorize.colorizer import Colorizer
 from colorize.fullres import lightness_of
 from colorize.photo_file import PhotoError, is_image_name, read_photo
+from colorize.photo_lock import lock_path, photo_lock
+
+
+# Samples per photo: the decoder draws them as one batch, whose memory grows
+# with N (about 1 MB a sample at 224×224, besides the sampler's caches).
+MAX_SAMPLES = 256
+# Free space OUT_DIR must have before a run starts: a few outputs' worth.
+MIN_FREE_BYTES = 64 << 20
+# Writing an output that fails with one of these stops the run: every later photo would fail too.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 
 class BatchUsageError(ValueError):
@@ -58,8 +77,10 @@ class BatchOptions:
     overwrite: bool = False  # False: skip a photo whose outputs all exist
 
     def __post_init__(self):
-        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples < 1:
-            raise BatchUsageError(f"the number of samples must be an integer >= 1, got {self.num_samples!r}")
+        if (not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool)
+                or not 1 <= self.num_samples <= MAX_SAMPLES):
+            raise BatchUsageError(f"the number of samples must be an integer in [1, {MAX_SAMPLES}], "
+                                  f"got {self.num_samples!r}")
         if not self.temperature > 0:
             raise BatchUsageError(f"the temperature must be > 0, got {self.temperature!r}")
 
@@ -99,27 +120,31 @@ def launched_shard() -> Shard:
 
 @dataclass
 class Job:
-    """One input file and the outputs it gives; ``problem`` is set when it cannot even be tried."""
+    """One input file and the outputs it gives; ``problem`` is set when it cannot even be tried,
+    ``unsupported`` when it is not an image the batch reads."""
 
     source: Path
     targets: list[Path]
     problem: str | None = None
+    unsupported: bool = False
 
 
 @dataclass
 class BatchResult:
     done: int = 0
-    skipped: int = 0
+    skipped: int = 0  # outputs already there, or another run colorizing the photo
     failed: int = 0
+    unsupported: int = 0  # files that are not images of a supported format
     seconds: float = 0.0
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM before the last file
+    stopped: bool = False  # stopped by a full or read-only disk before the last file
 
     def summary(self) -> str:
-        """One line: ``3 done, 1 skipped, 0 failed (4 in all, 12.5 s)``."""
-        total = self.done + self.skipped + self.failed
-        stop = "interrupted after " if self.interrupted else ""
-        return (f"{stop}{self.done} done, {self.skipped} skipped, {self.failed} failed "
-                f"({total} in all, {self.seconds:.1f} s)")
+        """One line: ``3 done, 1 skipped, 0 failed, 1 unsupported (5 in all, 12.5 s)``."""
+        total = self.done + self.skipped + self.failed + self.unsupported
+        stop = "interrupted after " if self.interrupted else "stopped after " if self.stopped else ""
+        return (f"{stop}{self.done} done, {self.skipped} skipped, {self.failed} failed, "
+                f"{self.unsupported} unsupported ({total} in all, {self.seconds:.1f} s)")
 
 
 def check_folders(in_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
@@ -166,9 +191,11 @@ def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
     for folder, subfolders, files in os.walk(in_dir, onerror=unlistable, followlinks=False):
         subfolders.sort()
         for name in files:
+            source = Path(folder) / name
             if is_image_name(name):
-                source = Path(folder) / name
                 jobs.append(Job(source, output_paths(out_dir, source.relative_to(in_dir), num_samples)))
+            elif not name.startswith("."):  # hidden files (.DS_Store, editors' swap files) are no photos
+                jobs.append(Job(source, [], unsupported=True))
     jobs.sort(key=lambda job: job.source.parts)
     first_claim: dict[Path, Path] = {}
     for job in jobs:
@@ -186,13 +213,49 @@ def write_png_atomically(image: Image.Image, path: Path) -> None:
         image.save(file, format="PNG")
 
 
-def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> list[str]:
-    """Colorize ``job.source`` into ``job.targets``; returns warnings, raises on failure."""
+def check_writable(out_dir: Path) -> None:
+    """Refuse an OUT_DIR that cannot take a file, or that has almost no space left, before any work."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".colorize-write-test.", dir=out_dir)
+    except OSError as err:
+        raise BatchUsageError(f"OUT_DIR {out_dir} is not writable: {err.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)
+    stats = os.statvfs(out_dir)
+    if stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
+        raise BatchUsageError(f"OUT_DIR {out_dir} is full: {stats.f_bavail * stats.f_frsize >> 20} MB free, "
+                              f"a run needs at least {MIN_FREE_BYTES >> 20} MB")
+
+
+class DiskError(Exception):
+    """An output could not be written for a reason every later photo would meet too."""
+
+
+def prepare_output_folder(job: Job, in_root: Path) -> Path:
+    """The job's output folder, created, after refusing one that lies inside IN_DIR."""
     out_folder = job.targets[0].parent
     if inside(out_folder.resolve(), in_root):
         # check_folders refused OUT_DIR inside IN_DIR; this catches the rest (OUT_DIR a parent
         # of IN_DIR, symbolic links in OUT_DIR), one output folder at a time.
         raise PhotoError(f"its output folder {out_folder} lies inside IN_DIR; nothing is written there")
+    try:
+        out_folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise PhotoError(f"cannot create its output folder {out_folder}: {err.strerror}") from None
+    return out_folder
+
+
+def write_output(image: Image.Image, target: Path) -> None:
+    """:func:`write_png_atomically`, its errors naming ``target`` (never the temporary file)."""
+    try:
+        write_png_atomically(image, target)
+    except OSError as err:
+        message = f"cannot write {target}: {err.strerror or err}"
+        raise (DiskError if err.errno in DISK_ERRNOS else PhotoError)(message) from None
+
+
+def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list[str]:
+    """Colorize ``job.source`` into ``job.targets``; returns warnings, raises on failure."""
     photo = read_photo(job.source)
     rgb, alpha, notes = photo.rgb, photo.alpha, photo.warnings
     del photo
@@ -204,10 +267,9 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions, in_root
     if alpha is not None:
         out[..., 3] = alpha
         del alpha
-    out_folder.mkdir(parents=True, exist_ok=True)
     samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, options.seed, out)
     for target, pixels in zip(job.targets, samples):
-        write_png_atomically(Image.fromarray(pixels), target)
+        write_output(Image.fromarray(pixels), target)
     return notes
 
 
@@ -240,6 +302,7 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise BatchUsageError(f"cannot create OUT_DIR {out_dir}: {err.strerror}") from None
+    check_writable(out_dir)
     start = time.perf_counter()
     result = BatchResult()
     # Sharded after the overwrite check of find_jobs, so a name clash is reported by whichever shard holds it.
@@ -250,12 +313,17 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
         try:
             for job in jobs:
                 outcome, lines = run_job(colorizer, job, options, in_root)
+                stop = outcome == "stopped"  # a full or read-only disk: the photo failed, and so would the rest
+                outcome = "failed" if stop else outcome
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 for line in lines:
                     progress.write(line, file=log)
                 if outcome == "failed":
                     progress.set_postfix(failed=result.failed)
                 progress.update()
+                if stop:
+                    result.stopped = True
+                    break
         except KeyboardInterrupt:
             result.interrupted = True
     result.seconds = time.perf_counter() - start
@@ -263,13 +331,30 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
 
 
 def run_job(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> tuple[str, list[str]]:
-    """One file: its outcome (a :class:`BatchResult` counter: done, skipped, failed) and lines to report."""
-    if job.problem is None and not options.overwrite and all(t.exists() for t in job.targets):
+    """One file: its outcome (a :class:`BatchResult` counter: done, skipped, failed,
+    unsupported; or "stopped" for a disk error) and lines to report."""
+    if job.unsupported:
+        suffix = job.source.suffix.lower() or "no extension"
+        return "unsupported", [f"skipped: {shown(job.source)}: not a supported image format ({suffix})"]
+
+    def finished() -> bool:
+        return job.problem is None and not options.overwrite and all(t.exists() for t in job.targets)
+
+    if finished():
         return "skipped", []
     try:
         if job.problem is not None:
             raise PhotoError(job.problem)
-        notes = colorize_file(colorizer, job, options, in_root)
+        out_folder = prepare_output_folder(job, in_root)
+        with photo_lock(lock_path(out_folder, job.source.name)) as held:
+            if not held:
+                return "skipped", [f"skipped: {shown(job.source)}: another run is colorizing it"]
+            if finished():  # the other run finished it while this one waited for the lock
+                return "skipped", []
+            notes = colorize_file(colorizer, job, options)
+    except DiskError as err:
+        return "stopped", [f"error: {shown(job.source)}: {one_line(err)}; stopping: "
+                           "every later photo would fail the same way"]
     except Exception as err:  # noqa: BLE001 -- one bad file must not stop the batch
         reason = str(err) if isinstance(err, PhotoError) else f"{type(err).__name__}: {err}"
         return "failed", [f"error: {shown(job.source)}: {one_line(reason)}"]

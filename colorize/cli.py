@@ -16,17 +16,22 @@ from colorize import __version__
 # The same as colorize.device.DEVICE_CHOICES, which cannot be imported here
 # without importing torch, and `colorize --help` should not wait for torch.
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# colorize.batch.MAX_SAMPLES, for the help text without importing torch (a test checks they agree).
+MAX_SAMPLES = 256
 
 BATCH_EPILOG = """\
 IN_DIR/a/photo.jpg gives OUT_DIR/a/photo_0.png ... photo_{N-1}.png (subfolders are
-mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case. A photo
-whose N outputs all exist is skipped, so a rerun resumes. Outputs are PNG at the
-input's size (after EXIF rotation); an input with transparency gives RGBA outputs
-with its alpha. A file that cannot be colorized is reported on one line and the
-batch goes on. OUT_DIR may not be IN_DIR or inside it; nothing is written to IN_DIR.
+mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case; any other
+file gets one "skipped: ... not a supported image format" line. A photo whose N outputs
+all exist is skipped, so a rerun resumes, and so is one that another run into the same
+OUT_DIR is colorizing (its lock file is held). Outputs are PNG at the input's size
+(after EXIF rotation); an input with transparency gives RGBA outputs with its alpha. A
+file that cannot be colorized is reported on one line and the batch goes on; a full or
+read-only OUT_DIR stops it. OUT_DIR may not be IN_DIR or inside it; nothing is written
+to IN_DIR.
 
 exit status: 0 all done or skipped, 1 some file failed, 2 usage error (bad options,
-missing IN_DIR, OUT_DIR inside IN_DIR, no model), 130 interrupted.
+missing IN_DIR, OUT_DIR inside IN_DIR or not writable, no model), 130 interrupted.
 """
 
 
@@ -148,7 +153,7 @@ def add_batch_parser(commands) -> None:
     batch_parser.add_argument("in_dir", metavar="IN_DIR", help="folder of photos, searched recursively")
     batch_parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs go; created if missing")
     batch_parser.add_argument("--samples", type=positive_int, default=4, metavar="N",
-                              help="colorizations per photo (default: %(default)s)")
+                              help=f"colorizations per photo, at most {MAX_SAMPLES} (default: %(default)s)")
     batch_parser.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
                               help="> 0; lower gives safer, less varied colours (default: %(default)s)")
     batch_parser.add_argument("--seed", type=seed_value, default=None, metavar="S",

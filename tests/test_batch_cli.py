@@ -4,6 +4,7 @@ The batch over the mixed folder runs once (module scope) and several tests
 read its outputs and messages; sampling costs about 0.3 s a photo.
 """
 
+import errno
 import hashlib
 import io
 import os
@@ -17,11 +18,11 @@ import pytest
 import torch
 from PIL import Image
 
-from colorize import Colorizer
-from colorize import cli
-from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
-from colorize.nn.resize import resize
+from colorize import Colorizer, batch, cli
+from colorize.batch import MAX_SAMPLES, BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
 from colorize.fullres import colorize_into, full_resolution, lightness_of
+from colorize.nn.resize import resize
+from colorize.photo_lock import lock_path, photo_lock
 
 SAMPLES = 2
 SEED = 7
@@ -155,7 +156,9 @@ def mixed(tmp_path_factory, checkpoint):
     good = write_good_files(in_dir)
     bad = write_bad_files(in_dir)
     (in_dir / "loop").symlink_to(".")  # a symbolic link loop: must not hang the walk
-    (in_dir / "sub" / "readme.txt").write_text("not an image suffix: ignored\n")
+    (in_dir / "sub" / "readme.txt").write_text("not an image suffix: reported, not read\n")
+    Image.new("P", (8, 8)).save(in_dir / "anim.gif")
+    (in_dir / ".DS_Store").write_bytes(b"\0")  # hidden files are passed over in silence
     before = snapshot(in_dir)
     argv = [in_dir, out_dir, "--samples", SAMPLES, "--seed", SEED, "--checkpoint", checkpoint, "--device", "cpu"]
     first = run_captured(argv)
@@ -421,3 +424,112 @@ def test_messages_keep_a_file_name_on_one_line():
     from colorize.batch import shown
 
     assert shown(Path("a/b\nc ü.png")) == "a/b\\nc ü.png"
+
+
+def test_unsupported_files_get_one_line_each_and_are_counted(mixed):
+    code, out, err = mixed["first"]
+    lines = [line for line in err.splitlines() if line.startswith("skipped: ")]
+    assert sorted(lines) == [f"skipped: {mixed['in_dir'] / 'anim.gif'}: not a supported image format (.gif)",
+                             f"skipped: {mixed['in_dir'] / 'sub' / 'readme.txt'}: "
+                             "not a supported image format (.txt)"]
+    assert ", 2 unsupported (" in out and ".DS_Store" not in err
+
+
+def test_samples_has_an_upper_bound(small_folder, checkpoint, capsys):
+    in_dir, out_dir = small_folder
+    code, _, err = run_cli([in_dir, out_dir, "--samples", 100_000_000, "--checkpoint", checkpoint], capsys)
+    assert code == 2 and f"[1, {MAX_SAMPLES}]" in err and not out_dir.exists()
+    assert cli.MAX_SAMPLES == MAX_SAMPLES  # the help text's bound is the real one
+    assert BatchOptions(num_samples=MAX_SAMPLES).num_samples == MAX_SAMPLES
+
+
+def never_colorize(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a photo was colorized although OUT_DIR cannot take its outputs")
+
+    monkeypatch.setattr(Colorizer, "iter_samples", refuse)
+
+
+def test_an_out_dir_that_cannot_be_written_is_refused_before_any_work(small_folder, checkpoint, capsys,
+                                                                     monkeypatch):
+    in_dir, out_dir = small_folder
+    out_dir.mkdir()
+    never_colorize(monkeypatch)
+    if os.geteuid() == 0:  # root writes into a chmod 555 folder: make the write fail as it would
+        def read_only(*args, **kwargs):
+            raise PermissionError(errno.EROFS, os.strerror(errno.EROFS))
+
+        monkeypatch.setattr(batch.tempfile, "mkstemp", read_only)
+    else:
+        out_dir.chmod(0o555)
+    code, _, err = run_cli([in_dir, out_dir, "--checkpoint", checkpoint, "--device", "cpu"], capsys)
+    assert code == 2 and f"OUT_DIR {out_dir} is not writable" in err and ".tmp" not in err
+
+
+def test_a_full_out_dir_is_refused_before_any_work(small_folder, checkpoint, capsys, monkeypatch):
+    in_dir, out_dir = small_folder
+    never_colorize(monkeypatch)
+    real = os.statvfs
+
+    def nearly_full(path):
+        stats = real(path)
+        return os.statvfs_result((stats.f_bsize, 4096, stats.f_blocks, 10, 10, *stats[5:]))
+
+    monkeypatch.setattr(batch.os, "statvfs", nearly_full)
+    code, _, err = run_cli([in_dir, out_dir, "--checkpoint", checkpoint, "--device", "cpu"], capsys)
+    assert code == 2 and f"OUT_DIR {out_dir} is full" in err
+
+
+def test_a_disk_that_fills_up_names_the_output_and_stops_the_run(tmp_path, checkpoint, capsys, monkeypatch):
+    in_dir = tmp_path / "in"
+    in_dir.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(smooth_rgb(8, 12)).save(in_dir / name)
+
+    def no_space(image, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(batch, "write_png_atomically", no_space)
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli([in_dir, out_dir, "--samples", 1, "--checkpoint", checkpoint, "--device", "cpu"],
+                             capsys)
+    assert code == 1 and "stopped after 0 done, 0 skipped, 1 failed" in out
+    assert f"cannot write {out_dir / 'a_0.png'}: No space left on device; stopping" in err
+    assert "b.png" not in err and not list(out_dir.rglob("*.lock"))
+
+
+def test_a_photo_another_run_is_colorizing_is_skipped(small_folder, checkpoint, capsys):
+    in_dir, out_dir = small_folder
+    out_dir.mkdir()
+    argv = [in_dir, out_dir, "--samples", 1, "--checkpoint", checkpoint, "--device", "cpu"]
+    with photo_lock(lock_path(out_dir, "a.png")) as held:  # the other run, holding a.png's lock
+        assert held
+        code, out, err = run_cli(argv, capsys)
+    assert code == 0 and "0 done, 1 skipped, 0 failed" in out
+    assert f"skipped: {in_dir / 'a.png'}: another run is colorizing it" in err
+    assert not (out_dir / "a_0.png").exists()
+    # Its lock gone, the photo is colorized, and no lock file is left behind.
+    code, out, _ = run_cli(argv, capsys)
+    assert code == 0 and "1 done" in out and not list(out_dir.glob(".*"))
+
+
+def test_a_stale_lock_of_a_killed_run_blocks_nothing(small_folder, checkpoint, capsys):
+    in_dir, out_dir = small_folder
+    out_dir.mkdir()
+    script = (f"import os, fcntl; fd = os.open({str(lock_path(out_dir, 'a.png'))!r}, os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); os.kill(os.getpid(), 9)")
+    subprocess.run([sys.executable, "-c", script])  # takes the lock, then dies holding it
+    assert lock_path(out_dir, "a.png").exists()
+    code, out, _ = run_cli([in_dir, out_dir, "--samples", 1, "--checkpoint", checkpoint, "--device", "cpu"],
+                           capsys)
+    assert code == 0 and "1 done" in out and not lock_path(out_dir, "a.png").exists()
+
+
+def test_a_lock_file_planted_as_a_link_is_never_written_through(tmp_path):
+    target = tmp_path / "victim"
+    target.write_text("keep me")
+    (tmp_path / ".a.png.lock").symlink_to(target)
+    with pytest.raises(OSError):
+        with photo_lock(lock_path(tmp_path, "a.png")):
+            pass
+    assert target.read_text() == "keep me"

@@ -66,6 +66,7 @@ def test_two_shards_give_exactly_the_outputs_of_one_run(tmp_path, photos, checkp
     assert done == 6  # each good photo colorized once, by one shard
 
 
+@pytest.mark.slow  # torchrun: the fast suite keeps one torchrun test (test_distributed)
 def test_torchrun_processes_split_the_folder(tmp_path, photos, checkpoint, whole):
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

@@ -53,6 +53,7 @@ def test_two_processes_train_the_same_weights_as_one(tmp_path, module_corpus, on
     assert len(steps) == 1  # log_every is 10: only the last step (4) is logged
 
 
+@pytest.mark.slow  # one torchrun test stays in the fast suite: the one above
 def test_resume_after_a_two_process_run(tmp_path, module_corpus, one_process):
     out = tmp_path / "run"
     train("pipelines.train_colorizer", module_corpus, out, 2, *ARGS, "--max-steps", "4", "--stop-after", "2")
@@ -60,6 +61,7 @@ def test_resume_after_a_two_process_run(tmp_path, module_corpus, one_process):
     assert_same_weights(one_process, out)
 
 
+@pytest.mark.slow  # one torchrun test stays in the fast suite: the one above
 def test_the_global_batch_must_split_evenly(tmp_path, module_corpus):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
@@ -70,6 +72,7 @@ def test_the_global_batch_must_split_evenly(tmp_path, module_corpus):
     assert result.returncode != 0 and "divisible" in result.stderr
 
 
+@pytest.mark.slow  # one torchrun test stays in the fast suite: the one above
 def test_a_baseline_trains_the_same_on_two_processes(tmp_path, module_corpus):
     args = ["--model", "gated_pixelcnn", "--preset", "tiny", "--size", "8", "--channels", "ab",
             "--batch-size", "4", "--max-steps", "3", "--device", "cpu"]
