@@ -268,7 +268,7 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
         out[..., 3] = alpha
         del alpha
     samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, options.seed, out)
-    for target, pixels in zip(job.targets, samples):
+    for target, (pixels, _) in zip(job.targets, samples):
         write_output(Image.fromarray(pixels), target)
     return notes
 

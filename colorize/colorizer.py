@@ -14,6 +14,7 @@ exactly the input's luminance, up to clipping at the sRGB gamut.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,9 @@ from colorize.checkpoint import CONFIG_FILE, load_model
 from colorize.device import resolve_device
 from colorize.fullres import colorize_into, lightness_of_tensor
 from colorize.image_io import ImageInput, load_image
-from colorize.models.pixcolor import PixColor
+from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
+from colorize.selection import bits_per_value, check_selection, select_maps
 
 # The default model ships inside the package (docs/architecture.md, "Contracts").
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
@@ -48,6 +50,19 @@ def check_sampling_options(num_samples: int, temperature: float, seed: int | Non
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ValueError(f"seed must be an int or None, got {seed!r}")
+
+
+@dataclass
+class Colorization:
+    """One colorization and how likely the decoder found its chroma.
+
+    ``bits_per_dim``: the negative log-likelihood of its 28×28×2 chroma bins
+    under the decoder, given the gray photo, in bits per value, at
+    temperature 1 (the model's own distribution, whatever temperature drew it).
+    """
+
+    image: Image.Image
+    bits_per_dim: float
 
 
 class Colorizer:
@@ -75,6 +90,34 @@ class Colorizer:
         return cls(model, resolved)
 
     @torch.no_grad()
+    def draw_chroma(
+        self,
+        lightness: torch.Tensor,
+        num_samples: int = 4,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        progress: bool = False,
+        select: str = "drawn",
+        draws: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """L (1, 1, H, W) in [0, 100] → the N kept of M drawn maps, in the order ``select`` gives:
+        (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28), bits per value (N,)).
+
+        ``select`` and ``draws`` (M): see :mod:`colorize.selection`.
+        """
+        size = self.model.config.working_size
+        draws = check_selection(select, num_samples, draws)
+        # 1–2. Condition on the gray image and sample M low-res chroma maps
+        # from the conditional PixelCNN, one batch, each with its exact likelihood.
+        log_prob = torch.zeros(draws, dtype=torch.float64, device=self.device)
+        bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob)
+        bits = bits_per_value(log_prob, 2 * LOWRES_SIZE * LOWRES_SIZE).cpu()
+        keep = select_maps(bins, bits, num_samples, select)
+        bins, bits = bins[keep], bits[keep]
+        # 3. Refine only the kept ones to the working resolution against the gray image's edges.
+        return self.model.refine(resize(lightness, size, size), bins), bins, bits
+
+    @torch.no_grad()
     def sample_chroma(
         self,
         lightness: torch.Tensor,
@@ -84,17 +127,13 @@ class Colorizer:
         progress: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """L (1, 1, H, W) in [0, 100] → (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28))."""
-        size = self.model.config.working_size
-        # 1–2. Condition on the gray image and sample N low-res chroma maps
-        # from the conditional PixelCNN, one batch.
-        bins = self.model.sample_lowres(lightness, num_samples, temperature, generator, progress)
-        # 3. Refine them to the working resolution against the gray image's edges.
-        return self.model.refine(resize(lightness, size, size), bins), bins
+        ab_work, bins, _ = self.draw_chroma(lightness, num_samples, temperature, generator, progress)
+        return ab_work, bins
 
     def iter_samples(self, lightness: torch.Tensor, num_samples: int = 4, temperature: float = 1.0,
-                     seed: int | None = None, out: np.ndarray | None = None,
-                     progress: bool = False) -> Iterator[np.ndarray]:
-        """The colorizations of L (1, 1, H, W), one uint8 (H, W, 3) image at a time.
+                     seed: int | None = None, out: np.ndarray | None = None, progress: bool = False,
+                     select: str = "drawn", draws: int | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        """The colorizations of L (1, 1, H, W), one (uint8 (H, W, 3) image, bits per value) at a time.
 
         4. Each is joined with the photo's own L at full resolution, in strips
         (:mod:`colorize.fullres`). With ``out`` (uint8 (H, W, 3), or (H, W, 4)
@@ -102,24 +141,50 @@ class Colorizer:
         buffer: take (save) each before asking for the next. Without it, each
         is a new array.
         """
-        ab_work, _ = self.sample_chroma(lightness, num_samples, temperature, seeded_generator(seed), progress)
+        ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
+                                            progress, select, draws)
         height, width = lightness.shape[-2:]
         for n in range(num_samples):
             buffer = np.empty((height, width, 3), dtype=np.uint8) if out is None else out
-            yield colorize_into(buffer, lightness, ab_work[n:n + 1])
+            yield colorize_into(buffer, lightness, ab_work[n:n + 1]), float(bits[n])
 
-    def iter_colorize(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
-                      seed: int | None = None, progress: bool = False) -> Iterator[Image.Image]:
-        """The ``num_samples`` colorizations of :meth:`colorize`, one full-size image at a time.
+    def iter_colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
+                             seed: int | None = None, select: str = "drawn", draws: int | None = None,
+                             progress: bool = False) -> Iterator[Colorization]:
+        """The colorizations of :meth:`colorize_scored`, one full-size image at a time.
 
         The arguments are checked, and the photo read, before this returns.
         """
         check_sampling_options(num_samples, temperature, seed)
+        check_selection(select, num_samples, draws)
         # L by bands of rows: kornia's Lab conversion of a whole 50-megapixel
         # photo would hold several float copies of it at once.
         lightness = lightness_of_tensor(load_image(image), self.device)  # (1, 1, H, W)
-        samples = self.iter_samples(lightness, num_samples, temperature, seed, progress=progress)
-        return (Image.fromarray(pixels) for pixels in samples)
+        samples = self.iter_samples(lightness, num_samples, temperature, seed, progress=progress,
+                                    select=select, draws=draws)
+        return (Colorization(Image.fromarray(pixels), bits) for pixels, bits in samples)
+
+    def colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
+                        seed: int | None = None, select: str = "drawn", draws: int | None = None,
+                        progress: bool = False) -> list[Colorization]:
+        """``num_samples`` colorizations of ``image``, each with the decoder's bits per value.
+
+        ``select``: "drawn" (the order drawn), "likely" (the ``num_samples``
+        most likely of ``draws`` drawn, best first) or "diverse" (from the most
+        likely, each next the one farthest from those picked); ``draws``
+        defaults to 4 × ``num_samples`` for the last two. With one seed,
+        "likely" keeps exactly the best of the images that "drawn" with
+        ``num_samples=draws`` gives. Only the kept samples are refined and
+        brought to full resolution. The other arguments: :meth:`colorize`.
+        """
+        return list(self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress))
+
+    def iter_colorize(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
+                      seed: int | None = None, progress: bool = False, select: str = "drawn",
+                      draws: int | None = None) -> Iterator[Image.Image]:
+        """The ``num_samples`` colorizations of :meth:`colorize`, one full-size image at a time."""
+        scored = self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress)
+        return (colorization.image for colorization in scored)
 
     def colorize(
         self,
@@ -128,13 +193,16 @@ class Colorizer:
         temperature: float = 1.0,
         seed: int | None = None,
         progress: bool = False,
+        select: str = "drawn",
+        draws: int | None = None,
     ) -> list[Image.Image]:
         """``num_samples`` RGB colorizations of ``image`` at its own size.
 
         ``image``: a path, a PIL image or a numpy array, gray or colour; colour
         is reduced to its lightness first. ``temperature`` scales the
         PixelCNN's logits (lower: safer, less varied colours). The same
-        ``seed`` gives the same images; None draws a fresh one. For many
-        samples of a large photo, :meth:`iter_colorize` holds one at a time.
+        ``seed`` gives the same images; None draws a fresh one. ``select`` and
+        ``draws``: see :meth:`colorize_scored`. For many samples of a large
+        photo, :meth:`iter_colorize` holds one at a time.
         """
-        return list(self.iter_colorize(image, num_samples, temperature, seed, progress))
+        return list(self.iter_colorize(image, num_samples, temperature, seed, progress, select, draws))

@@ -64,12 +64,13 @@ def sample_naive(
     temperature: float = 1.0,
     progress: bool = False,
     num_steps: int | None = None,
+    log_prob: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gumbel noise (B, H·W·C, K) → classes (B, C, height, width), one forward pass per value.
 
     ``num_steps``: stop after the first this many values (raster order), the
     rest left at class 0. Every step costs the same, so a benchmark can time
-    a prefix and extrapolate.
+    a prefix and extrapolate. ``log_prob`` (B,): as in :func:`sample`.
     """
     device = noise.device
     dtype = next(model.parameters()).dtype
@@ -87,7 +88,11 @@ def sample_naive(
                     return classes
                 x = classes_to_unit(classes, k).to(dtype)
                 logits = model(x) if cond is None else model(x, cond)
-                classes[:, c, i, j] = sample_from_logits(logits[:, :, c, i, j], temperature, per_step[step])
+                step_logits = logits[:, :, c, i, j]
+                classes[:, c, i, j] = sample_from_logits(step_logits, temperature, per_step[step])
+                if log_prob is not None:
+                    log_prob += torch.log_softmax(step_logits.float(), 1).gather(
+                        1, classes[:, c, i, j, None])[:, 0]
                 step += 1
                 steps.update()
     steps.close()
@@ -104,12 +109,15 @@ def sample(
     generator: torch.Generator | None = None,
     method: str = "cached",
     progress: bool = False,
+    log_prob: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The one sampling entry point: classes (batch_size, C, height, width), long.
 
     ``cond``: what ``model(x, cond)`` takes, with batch size ``batch_size``.
     ``generator``: seeds the draws; a CPU generator gives the same samples on
-    any device. ``method``: one of :data:`SAMPLING_METHODS`.
+    any device. ``method``: one of :data:`SAMPLING_METHODS`. ``log_prob``: a
+    (batch_size,) tensor to which each sample's log-likelihood under the
+    model (nats, at temperature 1 whatever ``temperature`` drew it) is added.
     """
     if method not in SAMPLING_METHODS:
         raise ValueError(f"unknown sampling method {method!r}; available: {SAMPLING_METHODS}")
@@ -129,7 +137,8 @@ def sample(
     model.eval()
     try:
         if method == "naive":
-            return sample_naive(model, noise, height, width, cond, temperature, progress)
-        return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress)
+            return sample_naive(model, noise, height, width, cond, temperature, progress, log_prob=log_prob)
+        return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress,
+                                             log_prob=log_prob)
     finally:
         model.train(was_training)

@@ -79,16 +79,18 @@ class AutoregressiveModel(nn.Module):
         generator: torch.Generator | None = None,
         progress: bool = False,
         method: str | None = None,
+        log_prob: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`.
 
         ``method`` None: "cached" where the model has a cached sampler, else "naive".
+        ``log_prob`` (batch_size,): gets each sample's log-likelihood added (nats).
         """
         if method is None:
             method = "cached" if hasattr(self, "cached_sampler") else "naive"
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
-            generator=generator, method=method, progress=progress,
+            generator=generator, method=method, progress=progress, log_prob=log_prob,
         )
 
     def num_parameters(self) -> int:

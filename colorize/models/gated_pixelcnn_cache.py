@@ -311,12 +311,17 @@ class CachedGatedSampler:
         temperature: float = 1.0,
         draw: Callable = sample_from_logits,
         progress: bool = False,
+        log_prob: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Gumbel noise (B, H·W·C, K) → classes (B, C, H, W).
 
         ``draw(logits (B, K), temperature, noise (B, K)) → classes (B,)`` turns
         one step's logits into classes, step after step in raster and channel
-        order (:func:`colorize.sampling.sample_from_logits`).
+        order (:func:`colorize.sampling.sample_from_logits`). ``log_prob``, a
+        (B,) float64 tensor, gets each drawn value's log-probability added, in
+        nats, under the model's own distribution (temperature 1, whatever
+        temperature drew it): the exact log-likelihood of the sample, with no
+        second pass.
         """
         c_total, layers = self.num_channels, self.layers
         batch_size = noise.shape[0]
@@ -327,8 +332,9 @@ class CachedGatedSampler:
                       self.condition_terms(cond, batch_size, height, width))]
         # Hoisted out of the loops: the inner loop runs H·W·C times, so each
         # attribute lookup there costs as much as a small matmul.
-        addmm, mm, addr, tanh, sigmoid, relu, glu, maximum = (
-            torch.addmm, torch.mm, torch.addr, torch.tanh, torch.sigmoid, torch.relu, F.glu, torch.maximum)
+        addmm, mm, addr, tanh, sigmoid, relu, glu, maximum, log_softmax = (
+            torch.addmm, torch.mm, torch.addr, torch.tanh, torch.sigmoid, torch.relu, F.glu, torch.maximum,
+            torch.log_softmax)
         first_out = layers[0].out_weight
         first_centre = layers[0].centre_weight.unbind(0)  # (2k,) per input channel
         rest = [(layer.centre_weight, layer.out_weight, layer.hidden) for layer in layers[1:]]
@@ -357,6 +363,8 @@ class CachedGatedSampler:
                 logits = addmm(logits_bias[c], hidden_units, logits_weight[c])
                 value = draw(logits, temperature, step_noise[len(values)])
                 values.append(value)
+                if log_prob is not None:
+                    log_prob.add_(log_softmax(logits.float(), 1).gather(1, value[:, None])[:, 0])
                 unit = levels.index_select(0, value)
                 pixel.append(unit)
                 if c + 1 < c_total:  # layer 0's rank-1 update with the value just drawn

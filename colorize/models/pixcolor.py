@@ -130,11 +130,16 @@ class PixColor(nn.Module):
 
     @torch.no_grad()
     def sample_lowres(self, lightness: torch.Tensor, num_samples: int, temperature: float = 1.0,
-                      generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
-        """B gray images (B, 1, H, W) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch."""
+                      generator: torch.Generator | None = None, progress: bool = False,
+                      log_prob: torch.Tensor | None = None) -> torch.Tensor:
+        """B gray images (B, 1, H, W) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch.
+
+        ``log_prob`` (B·N,): gets each map's log-likelihood given its gray image added, in nats.
+        """
         cond = self.conditioning(lightness).repeat_interleave(num_samples, dim=0)
         return self.decoder.sample(cond.shape[0], LOWRES_SIZE, LOWRES_SIZE, cond=cond,
-                                   temperature=temperature, generator=generator, progress=progress)
+                                   temperature=temperature, generator=generator, progress=progress,
+                                   log_prob=log_prob)
 
     @torch.no_grad()
     def refine(self, l_work: torch.Tensor, ab_bins: torch.Tensor) -> torch.Tensor:
