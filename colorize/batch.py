@@ -1,7 +1,9 @@
 """Colorizing a folder of photos: ``python -m colorize batch IN_DIR OUT_DIR``.
 
 Subfolders are mirrored: ``IN/a/photo.jpg`` gives ``OUT/a/photo_0.png`` …
-``photo_{N-1}.png`` (docs/architecture.md, "Contracts"). The run is built to be left alone and
+``photo_{N-1}.png`` and ``OUT/a/photo.json``, the record of the seed,
+temperature, selection and each output's bits/dim (docs/architecture.md,
+"Contracts"). The run is built to be left alone and
 rerun:
 
 - a photo whose N outputs all exist is skipped, so a rerun resumes; a
@@ -32,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -47,11 +51,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from colorize.atomic_write import atomic_file
+from colorize.atomic_write import atomic_file, write_bytes_atomically
 from colorize.colorizer import Colorizer
 from colorize.fullres import lightness_of
 from colorize.photo_file import PhotoError, is_image_name, read_photo
 from colorize.photo_lock import lock_path, photo_lock
+from colorize.selection import check_selection
 
 
 # Samples per photo: the decoder draws them as one batch, whose memory grows
@@ -75,6 +80,8 @@ class BatchOptions:
     temperature: float = 1.0
     seed: int | None = None  # every photo uses this same seed, so results do not depend on the file order
     overwrite: bool = False  # False: skip a photo whose outputs all exist
+    select: str = "drawn"  # which samples to keep: see colorize.selection
+    draws: int | None = None  # how many to draw for "likely" and "diverse" (default 4 × num_samples)
 
     def __post_init__(self):
         if (not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool)
@@ -83,6 +90,12 @@ class BatchOptions:
                                   f"got {self.num_samples!r}")
         if not self.temperature > 0:
             raise BatchUsageError(f"the temperature must be > 0, got {self.temperature!r}")
+        try:
+            draws = check_selection(self.select, self.num_samples, self.draws)
+        except ValueError as err:
+            raise BatchUsageError(str(err)) from None
+        if draws > MAX_SAMPLES:
+            raise BatchUsageError(f"draws must be at most {MAX_SAMPLES}, got {draws}")
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,11 @@ def output_paths(out_dir: Path, relative: Path, num_samples: int) -> list[Path]:
     """``a/photo.jpg`` → ``OUT/a/photo_0.png`` … ``photo_{N-1}.png``."""
     folder = out_dir / relative.parent
     return [folder / f"{relative.stem}_{n}.png" for n in range(num_samples)]
+
+
+def record_path(targets: list[Path]) -> Path:
+    """``OUT/a/photo_0.png`` … → ``OUT/a/photo.json``, the photo's record."""
+    return targets[0].with_name(targets[0].name.rsplit("_", 1)[0] + ".json")
 
 
 def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
@@ -267,9 +285,23 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
     if alpha is not None:
         out[..., 3] = alpha
         del alpha
-    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, options.seed, out)
-    for target, (pixels, _) in zip(job.targets, samples):
+    # A fresh seed is drawn here rather than inside the sampler, so the record can name it.
+    seed = secrets.randbelow(2**63) if options.seed is None else options.seed
+    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, seed, out,
+                                     select=options.select, draws=options.draws)
+    outputs = []
+    for target, (pixels, bits) in zip(job.targets, samples):
         write_output(Image.fromarray(pixels), target)
+        outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
+    record = {"source": job.source.name, "seed": seed, "temperature": options.temperature,
+              "select": options.select, "draws": check_selection(options.select, options.num_samples,
+                                                                 options.draws),
+              "outputs": outputs}
+    try:
+        write_bytes_atomically(record_path(job.targets), (json.dumps(record, indent=2) + "\n").encode())
+    except OSError as err:
+        message = f"cannot write {record_path(job.targets)}: {err.strerror or err}"
+        raise (DiskError if err.errno in DISK_ERRNOS else PhotoError)(message) from None
     return notes
 
 

@@ -20,8 +20,9 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 MAX_SAMPLES = 256
 
 BATCH_EPILOG = """\
-IN_DIR/a/photo.jpg gives OUT_DIR/a/photo_0.png ... photo_{N-1}.png (subfolders are
-mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case; any other
+IN_DIR/a/photo.jpg gives OUT_DIR/a/photo_0.png ... photo_{N-1}.png and photo.json,
+which records the seed, temperature, selection and each output's bits/dim (subfolders
+are mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case; any other
 file gets one "skipped: ... not a supported image format" line. A photo whose N outputs
 all exist is skipped, so a rerun resumes, and so is one that another run into the same
 OUT_DIR is colorizing (its lock file is held). Outputs are PNG at the input's size
@@ -91,7 +92,8 @@ def batch(args: argparse.Namespace) -> int:
 
     parser = args.parser
     try:
-        options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite)
+        options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite, args.select,
+                               args.draws)
         check_folders(args.in_dir, args.out_dir)
         shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
@@ -159,6 +161,11 @@ def add_batch_parser(commands) -> None:
     batch_parser.add_argument("--seed", type=seed_value, default=None, metavar="S",
                               help="seed every photo with S, so a photo's outputs do not depend on the "
                                    "other files (default: a fresh random seed per photo)")
+    batch_parser.add_argument("--select", choices=("drawn", "likely", "diverse"), default="drawn",
+                              help="which samples to keep: as drawn, the most likely of --draws, or the "
+                                   "most different of --draws, from the most likely (default: %(default)s)")
+    batch_parser.add_argument("--draws", type=positive_int, default=None, metavar="M",
+                              help="samples drawn for --select likely or diverse (default: 4 × N)")
     batch_parser.add_argument("--checkpoint", default=None, metavar="PATH",
                               help="checkpoint folder written by pipelines.train_colorizer "
                                    "(default: the model shipped with the package)")

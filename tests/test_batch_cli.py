@@ -7,6 +7,7 @@ read its outputs and messages; sampling costs about 0.3 s a photo.
 import errno
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -218,8 +219,8 @@ def test_each_bad_file_gets_one_line_naming_it(mixed):
 def test_the_output_folder_holds_the_outputs_and_nothing_else(mixed):
     written = {str(p.relative_to(mixed["out_dir"])) for p in mixed["out_dir"].rglob("*") if p.is_file()}
     expected = {str(p.relative_to(mixed["out_dir"])) for rel in mixed["good"]
-                for p in outputs_of(mixed["out_dir"], rel)}
-    assert written == expected  # no temporary files, nothing for the bad files or readme.txt
+                for p in [*outputs_of(mixed["out_dir"], rel), (mixed["out_dir"] / rel).with_suffix(".json")]}
+    assert written == expected  # no temporary files or locks, nothing for the bad files or readme.txt
 
 
 def test_inputs_are_untouched(mixed):
@@ -533,3 +534,39 @@ def test_a_lock_file_planted_as_a_link_is_never_written_through(tmp_path):
         with photo_lock(lock_path(tmp_path, "a.png")):
             pass
     assert target.read_text() == "keep me"
+
+
+def test_each_photo_gets_a_record_of_its_seed_selection_and_scores(tmp_path, checkpoint, capsys, colorizer):
+    in_dir = tmp_path / "in"
+    in_dir.mkdir()
+    Image.fromarray(smooth_rgb(20, 30)).save(in_dir / "a.png")
+    out_dir = tmp_path / "out"
+    code, _, _ = run_cli([in_dir, out_dir, "--samples", 2, "--select", "likely", "--draws", 5,
+                          "--seed", 9, "--checkpoint", checkpoint, "--device", "cpu"], capsys)
+    record = json.loads((out_dir / "a.json").read_text())
+    expected = colorizer.colorize_scored(in_dir / "a.png", num_samples=2, seed=9, select="likely", draws=5)
+    assert code == 0 and {k: record[k] for k in ("source", "seed", "temperature", "select", "draws")} == \
+        {"source": "a.png", "seed": 9, "temperature": 1.0, "select": "likely", "draws": 5}
+    assert [o["file"] for o in record["outputs"]] == ["a_0.png", "a_1.png"]
+    assert [o["bits_per_dim"] for o in record["outputs"]] == pytest.approx([c.bits_per_dim for c in expected])
+    for n, colorization in enumerate(expected):
+        with Image.open(out_dir / f"a_{n}.png") as written:
+            assert np.array_equal(np.asarray(written), np.asarray(colorization.image))
+    # Without --seed, the seed drawn for the photo is recorded: it gives the same images again.
+    code, _, _ = run_cli([in_dir, tmp_path / "fresh", "--samples", 1, "--checkpoint", checkpoint,
+                          "--device", "cpu"], capsys)
+    seed = json.loads((tmp_path / "fresh" / "a.json").read_text())["seed"]
+    again = colorizer.colorize(in_dir / "a.png", num_samples=1, seed=seed)[0]
+    with Image.open(tmp_path / "fresh" / "a_0.png") as written:
+        assert np.array_equal(np.asarray(written), np.asarray(again))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--select", "likely", "--samples", 4, "--draws", 2], "draws must be an int >= num_samples"),
+    (["--draws", 8], "draws must equal num_samples"),
+    (["--select", "best"], "invalid choice"),
+])
+def test_bad_selections_are_usage_errors(small_folder, checkpoint, capsys, args, message):
+    in_dir, out_dir = small_folder
+    code, _, err = run_cli([in_dir, out_dir, *args, "--checkpoint", checkpoint], capsys)
+    assert code == 2 and message in err

@@ -62,7 +62,7 @@ def test_two_shards_give_exactly_the_outputs_of_one_run(tmp_path, photos, checkp
                                "--device", "cpu", "--shard", f"{index}/2"])
         done += int(stdout.split("shard")[-1].split(":")[1].split("done")[0])
         assert code in (0, 1)
-    assert contents(out) == whole and len(whole) == 12
+    assert contents(out) == whole and len(whole) == 6 * 3  # 2 PNGs and a record per good photo
     assert done == 6  # each good photo colorized once, by one shard
 
 
