@@ -15,8 +15,12 @@ conditioned on a random map, and each batch size N, it prints:
   divided by this machine's matmul rate, measured in the same run with a
   large square GEMM; and cached time as a multiple of it.
 
-The weights do not change the work, so random weights time the same. The
-last line is ``cached_vs_naive_speedup_at_8=<ratio>``.
+The weights do not change the work, so random weights time the same.
+
+Then the cost of ranked samples: one ``Colorizer.colorize`` of a
+``--photo-size``² photo with the shipped model, N = 4 as drawn against the 4
+most likely of M = 16 draws (``select="likely"``), best of ``--repeats``.
+The last line is ``cached_vs_naive_speedup_at_8=<ratio>``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 from colorize.checkpoint import CONFIG_FILE, read_config
@@ -70,6 +75,25 @@ def matmul_rate(device: torch.device, size: int = 2048) -> float:
     return size ** 3 / timed(lambda: a @ b, device, repeats=3)
 
 
+def selection_cost(side: int, repeats: int, device: torch.device) -> None:
+    """Print the time of colorize() with N = 4 drawn against the 4 most likely of 16."""
+    from colorize import Colorizer
+
+    colorizer = Colorizer.from_pretrained(device=str(device))
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+    rows = {"drawn, N = 4": {}, "likely, 4 of M = 16": {"select": "likely", "draws": 16}}
+    colorizer.colorize(photo, num_samples=1, seed=0)  # warm-up
+    times = {name: timed(lambda kw=kw: colorizer.colorize(photo, num_samples=4, seed=0, **kw), device, repeats)
+             for name, kw in rows.items()}
+    base = times["drawn, N = 4"]
+    print(f"ranked samples: colorize() of a {side}×{side} photo, the shipped model")
+    print("| pick | s | vs drawn |")
+    print("|---|---|---|")
+    for name, seconds in times.items():
+        print(f"| {name} | {seconds:.2f} | {seconds / base:.2f}× |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[1, 8, 32], help="batch sizes N")
@@ -79,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gemm-size", type=int, default=2048, help="side of the square GEMM that sets the rate")
+    parser.add_argument("--photo-size", type=int, default=512,
+                        help="side of the photo of the ranked-samples timing; 0 skips it")
     args = parser.parse_args(argv)
     if 8 not in args.samples:
         parser.error("--samples must include 8: the last line reports the speedup at N=8")
@@ -119,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         speedups[n] = naive_s / cached_s
         print(f"| {n} | {naive_s:.1f} | {cached_s:.3f} | {speedups[n]:.0f}× | {floor_s:.3f} | "
               f"{cached_s / floor_s:.1f}× |")
+    if args.photo_size:
+        print()
+        selection_cost(args.photo_size, args.repeats, device)
     print()
     print(f"cached_vs_naive_speedup_at_8={speedups[8]:.1f}")
     return 0

@@ -56,6 +56,7 @@ from colorize.metrics import best_and_mean, colourfulness, mean_pairwise_ab_dist
 from colorize.models.ab_regression import AbRegression
 from colorize.models.gated_pixelcnn import GatedPixelCNN
 from colorize.models.pixcolor import PixColor
+from colorize.selection import SELECTIONS, bits_per_value, check_selection, select_maps
 from pipelines.corpus import split_images
 from pipelines.semantic_fidelity import SemanticJudge, agreement_and_kl, independent_backbone
 
@@ -179,6 +180,8 @@ def evaluate(
     regression: AbRegression | None = None,
     judge: SemanticJudge | None = None,
     progress: bool = False,
+    select: str = "drawn",
+    draws: int | None = None,
 ) -> dict:
     """Score ``model`` (and the optional baselines) on ``dataset``, items of :class:`ColorizerCrops`.
 
@@ -186,11 +189,14 @@ def evaluate(
     too, as colorization papers report it); colourfulness is averaged over all
     outputs, which is the same with N outputs per image. bits/dim is summed
     over all values before dividing. With a ``judge``, the semantic-fidelity
-    fields are filled in for the first output of every method. Returns ``{"methods": {name: {field: value}},
+    fields are filled in for the first output of every method. ``select`` and
+    ``draws``: which N of M drawn samples per image are scored, as
+    :meth:`colorize.Colorizer.colorize_scored` keeps them. Returns ``{"methods": {name: {field: value}},
     "ground_truth_colourfulness": float}``; see :data:`FIELDS`.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    per_image = check_selection(select, num_samples, draws)
     models = [m for m in (model, unconditional, regression) if m is not None]
     for m in models:
         m.eval()
@@ -223,7 +229,13 @@ def evaluate(
             bits["unconditional"].add(unconditional.bits_per_dim(bins), bins.numel())
 
         # 2. N sampled colorizations per image, image-major, refined to S×S.
-        lowres = model.sample_lowres(l_work, num_samples, temperature, generator)
+        log_prob = torch.zeros(b * per_image, dtype=torch.float64, device=device)
+        lowres = model.sample_lowres(l_work, per_image, temperature, generator, log_prob=log_prob)
+        if select != "drawn":
+            drawn_bits = bits_per_value(log_prob, lowres[0].numel()).cpu()
+            lowres = lowres[[i * per_image + k for i in range(b) for k in select_maps(
+                lowres[i * per_image:(i + 1) * per_image], drawn_bits[i * per_image:(i + 1) * per_image],
+                num_samples, select)]]
         ab_samples = model.refine(l_work, lowres)  # (B·N, 2, S, S)
         rgb = rgb_from(l_work, ab_samples)
 
@@ -325,6 +337,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-images", type=int, default=None, help="score only the first M images")
     parser.add_argument("--batch-images", type=int, default=4, help="images sampled together")
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--select", default="drawn", choices=SELECTIONS,
+                        help="which N of --draws samples per image are scored (colorize.selection)")
+    parser.add_argument("--draws", type=int, default=None, help="samples drawn per image (default: N, or 4 N)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--out", default=None, help="JSON results (default RUN_DIR/eval_<split>.json)")
@@ -376,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"temperature {args.temperature}, seed {args.seed}, {model.config.working_size}px, device {device}")
 
     scores = evaluate(model, dataset, args.samples, args.temperature, args.seed, args.batch_images,
-                      unconditional, regression, judge, progress=True)
+                      unconditional, regression, judge, progress=True, select=args.select, draws=args.draws)
     results = {
         "checkpoint": str(args.checkpoint),
         "steps": {stage: state.get("step") for stage, state in config.get("stages", {}).items()},
@@ -387,6 +402,8 @@ def main(argv: list[str] | None = None) -> dict:
         "split": args.split,
         "images": num_images,
         "samples": args.samples,
+        "select": args.select,
+        "draws": check_selection(args.select, args.samples, args.draws),
         "temperature": args.temperature,
         "seed": args.seed,
         "working_size": model.config.working_size,

@@ -13,10 +13,12 @@ from colorize.sampling import draw_noise
 
 
 def test_sampling_benchmark_prints_the_table_and_the_speedup_line(capsys):
-    sampling.main(["--samples", "8", "--naive-steps", "2", "--repeats", "1", "--gemm-size", "256"])
+    sampling.main(["--samples", "8", "--naive-steps", "2", "--repeats", "1", "--gemm-size", "256",
+                   "--photo-size", "32"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"cached_vs_naive_speedup_at_8=\d+(\.\d+)?", lines[-1])
     assert any(line.startswith("| 8 |") for line in lines)
+    assert any(line.startswith("| likely, 4 of M = 16 |") for line in lines)
 
 
 @pytest.mark.parametrize("overrides", [

@@ -142,8 +142,10 @@ def test_regression_row_is_refined_by_the_pixcolor_checkpoint(setup, results, he
 
 def test_pixcolor_samples_differ_and_best_beats_mean(results):
     row = results["methods"]["pixcolor"]
-    assert row["psnr_best"] >= row["psnr_mean"]
-    assert row["ssim_best"] >= row["ssim_mean"]
+    # Strictly: the samples differ, so the best of N is above their mean (a "best"
+    # that took the first or the mean sample would fail here).
+    assert row["psnr_best"] > row["psnr_mean"] + 1e-3
+    assert row["ssim_best"] > row["ssim_mean"]
     # An untrained decoder samples near-uniform bins: two samples are far apart.
     assert row["diversity"] > 1.0
     assert row["colourfulness"] > 0

@@ -2,7 +2,9 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+from colorize.color import classes_to_unit
 from colorize.models import build_model
 from colorize.nn import gated_activation
 
@@ -123,11 +125,16 @@ def test_sampling_is_seeded_and_follows_the_cond():
     assert not torch.equal(first, draw(b))
 
 
-def test_loss_takes_the_cond():
+def test_loss_is_the_cross_entropy_of_the_conditional_logits():
     model = conditional().float()  # classes_to_unit gives float32
-    classes = torch.randint(0, K, (2, C, H, W))
-    loss = model.loss(classes, {k: v.float() for k, v in make_cond(2, seed=1).items()})
-    assert loss.ndim == 0 and torch.isfinite(loss)
+    classes = torch.randint(0, K, (2, C, H, W), generator=torch.Generator().manual_seed(0))
+    cond = {k: v.float() for k, v in make_cond(2, seed=1).items()}
+    loss = model.loss(classes, cond)
+    expected = F.cross_entropy(model(classes_to_unit(classes, K), cond), classes)
+    torch.testing.assert_close(loss, expected)
+    # The cond reaches the loss: another one scores the same classes differently.
+    other = model.loss(classes, {k: v.float() for k, v in make_cond(2, seed=2).items()})
+    assert (loss - other).abs() > 1e-3
 
 
 def test_batch_of_two_equals_two_batches_of_one():

@@ -26,7 +26,8 @@ from PIL import Image
 from colorize import Colorizer
 from colorize.checkpoint import save_model
 from colorize.models.pixcolor import PixColor
-from webui.app import build_app, launch, main
+from webui import app as webui_app
+from webui.app import MAX_MEGAPIXELS, build_app, gray_version, launch, main
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -172,6 +173,12 @@ def test_browser_example_and_bad_upload(page, tmp_path):
     toast = page.locator("[data-testid=toast-body]").first
     toast.wait_for()
     assert "notes.png is not an image that can be read" in toast.inner_text()
+    # The box is emptied, not left with a broken-image icon.
+    page.locator("#photo img").first.wait_for(state="detached")
+
+
+def test_browser_shows_no_seed_before_the_first_run(page):
+    assert page.locator("#seed-used input").input_value() == ""
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +188,14 @@ def client(server, tmp_path_factory):
     return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
-def call(client, photo, samples=2, temperature=1.0, seed=""):
+def call(client, photo, samples=2, temperature=1.0, seed="", pick="as drawn"):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(photo)), samples, temperature, seed, api_name="/colorize")
+    return client.predict(handle_file(str(photo)), samples, temperature, seed, pick, api_name="/colorize")
+
+
+def bits_of(caption: str) -> float:
+    return float(caption.split(" · ")[2].removesuffix(" bits/dim"))
 
 
 def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
@@ -193,7 +204,9 @@ def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
     assert seed == 123 and len(gallery) == 2
     first = [Image.open(item["image"]) for item in gallery]
     assert all(image.size == size for image in first)
-    assert [item["caption"] for item in gallery] == ["sample 1 · seed 123", "sample 2 · seed 123"]
+    captions = [item["caption"] for item in gallery]
+    assert [c.rsplit(" · ", 1)[0] for c in captions] == ["sample 1 · seed 123", "sample 2 · seed 123"]
+    assert all(0 < bits_of(c) < 10 for c in captions)
     # The same seed gives the same images; a blank seed draws one and reports it.
     again, _ = call(client, photo, samples=2, seed="123")
     for a, b in zip(first, again):
@@ -232,3 +245,104 @@ def test_main_reports_a_missing_checkpoint_in_one_line(tmp_path, capsys):
     assert main(["--checkpoint", str(tmp_path), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("python -m webui: error: no colorizer checkpoint in") and err.count("\n") == 1
+
+
+def raw_call(server: str, payload: dict) -> str:
+    """POST /colorize with ``payload`` as the photo, as a hand-made request would (no client
+    upload step); returns the event stream's text."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"data": [payload, 1, 1.0, "1", "as drawn"]}).encode()
+    request = urllib.request.Request(f"{server}/gradio_api/call/colorize", data=body,
+                                     headers={"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+    return urllib.request.urlopen(f"{server}/gradio_api/call/colorize/{event_id}", timeout=60).read().decode()
+
+
+@pytest.mark.parametrize("where", ["url", "server_file", "photo_outside_the_upload_folder"])
+def test_api_refuses_a_photo_that_is_not_an_uploaded_file(server, photo, where):
+    path = {"url": "http://127.0.0.1:9/cat.png", "server_file": "/etc/hostname",
+            "photo_outside_the_upload_folder": str(photo)}[where]
+    stream = raw_call(server, {"path": path, "meta": {"_type": "gradio.FileData"}})
+    assert "event: error" in stream and "event: complete" not in stream
+
+
+def test_a_photo_above_the_megapixel_cap_is_refused_before_decoding(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    huge = tmp_path / "huge.png"
+    side = int((MAX_MEGAPIXELS * 1_000_000) ** 0.5) + 100
+    Image.new("L", (side, side)).save(huge)  # a few hundred KB of zeros: cheap to send, big to decode
+    with pytest.raises(AppError, match=rf"huge\.png is {side}×{side} pixels .* up to {MAX_MEGAPIXELS} megapixels"):
+        call(client, huge)
+
+
+def test_the_pages_files_live_in_a_private_folder(server):
+    import stat
+
+    assert stat.S_IMODE(webui_app.PRIVATE_DIR.stat().st_mode) == 0o700
+    upload_folder = Path(os.environ["GRADIO_TEMP_DIR"]).resolve()
+    assert webui_app.PRIVATE_DIR.resolve() in upload_folder.parents
+    assert webui_app.DEFAULT_EXAMPLES_DIR.parent == webui_app.PRIVATE_DIR
+
+
+def test_run_history_is_off_and_the_banner_offers_no_share_link(capsys):
+    torch.manual_seed(0)
+    colorizer = Colorizer(PixColor.from_preset("tiny"), torch.device("cpu"))
+    app = launch(build_app(colorizer, examples_dir=None), port=free_port(), block=False, quiet=False)
+    try:
+        assert app.run_history is False
+        out = capsys.readouterr().out
+        assert "colorize web page on http://127.0.0.1:" in out and "share=True" not in out
+    finally:
+        app.close()
+
+
+def test_the_gray_preview_is_the_colorizers_lightness_in_strips(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (37, 23, 3), dtype=np.uint8)).save(path)
+    whole = np.asarray(gray_version(str(path)))
+    monkeypatch.setattr(webui_app, "STRIP_PIXELS", 23 * 5)  # 5 rows a strip
+    assert np.array_equal(np.asarray(gray_version(str(path))), whole) and whole.shape == (37, 23)
+    from colorize.color import gray_rgb, rgb_to_gray
+    from colorize.image_io import load_image, tensor_to_uint8
+
+    expected = tensor_to_uint8(gray_rgb(rgb_to_gray(load_image(path))))[..., 0]
+    assert np.abs(whole.astype(int) - expected).max() <= 1
+
+
+def test_api_most_likely_pick_is_sorted_and_more_like_this_is_cooler(client, photo):
+    from gradio_client import handle_file
+
+    gallery, _ = call(client, photo, samples=3, seed="5", pick="most likely")
+    bits = [bits_of(item["caption"]) for item in gallery]
+    assert bits == sorted(bits)
+    drawn, _ = call(client, photo, samples=12, seed="5")  # the 12 draws "most likely" chose from
+    assert bits == pytest.approx(sorted(bits_of(item["caption"]) for item in drawn)[:3], abs=1e-3)
+    gallery, seed, temperature = client.predict(handle_file(str(photo)), 2, 1.0, 5, "as drawn",
+                                                api_name="/more_like_this")
+    assert seed == 5 and temperature == 0.6 and len(gallery) == 2
+    cool, _ = call(client, photo, samples=2, temperature=0.6, seed="5")
+    assert [item["caption"] for item in gallery] == [item["caption"] for item in cool]
+
+
+def test_the_photo_box_never_fetches_a_url():
+    import asyncio
+
+    import gradio as gr
+
+    fetched = []
+
+    class Box:
+        async def async_move_resource_to_block_cache(self, url_or_file_path):
+            fetched.append(url_or_file_path)
+            return url_or_file_path
+
+    box = Box()
+    webui_app.local_uploads_only(box)
+    with pytest.raises(gr.Error, match="fetches no URLs"):
+        asyncio.run(box.async_move_resource_to_block_cache("https://example.com/cat.png"))
+    assert asyncio.run(box.async_move_resource_to_block_cache("/tmp/x.png")) == "/tmp/x.png"
+    assert fetched == ["/tmp/x.png"]

@@ -7,38 +7,71 @@ call. This module only turns the page's controls into its arguments, and its
 errors into one-line messages. It works with no internet: analytics, the
 version check, share links, server-side rendering and the MCP server are off,
 and the theme uses the fonts that ship with Gradio.
+
+For a shared server: every file the page writes (uploads, results, the
+sample photos) lives in a private folder made for this server (mode 0700,
+removed at exit), unless ``GRADIO_TEMP_DIR`` names another; Gradio's run
+history is off; an upload must be a file in that folder (a URL is never
+fetched); a photo above ``MAX_MEGAPIXELS`` is refused before it is decoded;
+and each sample is written to its file as it is made, so at most one
+full-size output exists at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import ctypes
+import gc
 import logging
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+
+def private_folder() -> Path:
+    """A new folder only this user can enter (mkdtemp: mode 0700), removed when the server exits."""
+    folder = Path(tempfile.mkdtemp(prefix="colorize-webui-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 # Before gradio is imported: it starts its analytics and version-check
-# requests from import and Blocks() time, which would hang or fail offline.
+# requests from import and Blocks() time, which would hang or fail offline,
+# and it reads its upload and cache folder then. In the shared temporary
+# folder, other local users could read the results or plant links there.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+PRIVATE_DIR = private_folder()
+os.environ.setdefault("GRADIO_TEMP_DIR", str(PRIVATE_DIR / "gradio"))
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-from gradio import processing_utils  # noqa: E402
+import torch  # noqa: E402
+from gradio import processing_utils, utils  # noqa: E402
+from gradio_client import utils as client_utils  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
-from colorize.color import gray_rgb, rgb_to_gray  # noqa: E402
+from colorize.color import gray_rgb  # noqa: E402
 from colorize.colorizer import Colorizer  # noqa: E402
 from colorize.device import DEVICE_CHOICES  # noqa: E402
-from colorize.image_io import load_image, tensor_to_pil  # noqa: E402
+from colorize.fullres import STRIP_PIXELS, lightness_of  # noqa: E402
+from colorize.image_io import pil_to_rgb, tensor_to_uint8  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 16
 DEFAULT_SAMPLES = 4
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 2.0
+# "Pick": the page's words for colorize.selection's choices; "most likely" and
+# "most different" keep the N of 4 N draws.
+PICKS = {"as drawn": "drawn", "most likely": "likely", "most different": "diverse"}
+DRAWS_PER_SAMPLE = 4
+# "More like this" samples the same seed again at this fraction of the temperature.
+COOLER = 0.6
 # Seeds the page draws and accepts: exact in a browser's float64 numbers.
 MAX_SEED = 2**32 - 1
 # Limits for a shared server: the upload size, the requests waiting in the
@@ -48,10 +81,13 @@ QUEUE_SIZE = 32
 CONCURRENCY = 1
 # Uploads and results older than an hour are deleted, checked every hour.
 DELETE_CACHE = (3600, 3600)
+# The largest photo the page takes. Decoding one holds 3 bytes a pixel, its
+# lightness 4 and one output 3: about 0.5 GB at 50 megapixels.
+MAX_MEGAPIXELS = 50
 
 # scikit-image's colour sample photos: the clickable examples (never training data).
 EXAMPLES = ("chelsea", "coffee", "astronaut", "rocket")
-DEFAULT_EXAMPLES_DIR = Path(tempfile.gettempdir()) / "colorize-webui-examples"
+DEFAULT_EXAMPLES_DIR = PRIVATE_DIR / "examples"
 GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
 
 
@@ -79,15 +115,24 @@ def upload_path(payload: dict | None) -> str | None:
     """
     if payload is None:
         return None
-    path = payload["path"]
+    path = str(payload.get("path") or "")
     name = payload.get("orig_name") or Path(path).name
+    # Gradio has already moved an upload into its own folder; anything else
+    # (a URL, a path elsewhere on the server, a link out of the folder) is refused.
+    local = Path(utils.abspath(path)) if path and not client_utils.is_http_url_like(path) else None
+    if local is None or local.is_symlink() or not local.is_file() \
+            or not utils.is_in_or_equal(str(local.resolve()), str(Path(utils.get_upload_folder()).resolve())):
+        raise gr.Error(f"{name or 'the photo'} is not an uploaded file; upload the photo itself")
     try:
-        with Image.open(path):
-            pass
+        with Image.open(local) as img:
+            width, height = img.size
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise gr.Error(f"{name} is not an image that can be read ({type(err).__name__}); "
                        "upload a PNG, JPEG, WebP, BMP or TIFF photo") from None
-    return path
+    if width * height > MAX_MEGAPIXELS * 1_000_000:
+        raise gr.Error(f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                       f"the page takes photos of up to {MAX_MEGAPIXELS} megapixels")
+    return str(local)
 
 
 def check_number(value, name: str, low: float, high: float, whole: bool = False) -> float:
@@ -150,9 +195,43 @@ def is_gray(path: str) -> bool:
 
 
 def gray_version(path: str) -> Image.Image:
-    """The photo as the colorizer sees it: its CIE lightness L, with zero chroma."""
-    lightness = rgb_to_gray(load_image(path))  # (1, H, W) in [0, 100]
-    return tensor_to_pil(gray_rgb(lightness))
+    """The photo as the colorizer sees it: its CIE lightness L, with zero chroma, as 8-bit gray.
+
+    In strips of rows, from the 8-bit decode: whole-image float copies of a
+    50-megapixel photo would take gigabytes.
+    """
+    with Image.open(path) as img:
+        img.load()
+        rgb = np.asarray(pil_to_rgb(img))
+    lightness = lightness_of(rgb, torch.device("cpu"))  # (1, 1, H, W) in [0, 100]
+    del rgb
+    height, width = lightness.shape[-2:]
+    gray = np.empty((height, width), dtype=np.uint8)
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        gray[top:top + rows] = tensor_to_uint8(gray_rgb(lightness[0, :, top:top + rows]))[..., 0]
+    return Image.fromarray(gray, mode="L")
+
+
+def release_memory() -> None:
+    """Hand the memory of a finished request back to the system (glibc keeps freed blocks)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def local_uploads_only(block: gr.components.Component) -> None:
+    """Make ``block`` refuse to fetch a URL that a request names as its file (Gradio would)."""
+    move = block.async_move_resource_to_block_cache
+
+    async def refuse_urls(url_or_file_path):
+        if url_or_file_path is not None and client_utils.is_http_url_like(str(url_or_file_path)):
+            raise gr.Error("the photo must be uploaded as a file; this page fetches no URLs")
+        return await move(url_or_file_path)
+
+    block.async_move_resource_to_block_cache = refuse_urls
 
 
 def build_app(
@@ -170,34 +249,72 @@ def build_app(
 
     # Both events take their inputs unprocessed (see ``upload_path``) and check them here.
     def show_gray(photo: dict | None):
-        """After an upload or an example click, replace a colour photo by its gray."""
-        path = upload_path(photo)
-        if path is None or is_gray(path):
-            return gr.skip()  # also ends the chain: the gray we return triggers this once more
+        """After an upload or an example click, replace a colour photo by its gray.
+
+        A bad upload is a one-line warning and an empty photo box (not a
+        broken-image icon); the next upload starts clean.
+        """
+        path = None
         try:
+            path = upload_path(photo)
+            if path is None or is_gray(path):
+                return gr.skip()  # also ends the chain: the gray we return triggers this once more
             gray = gray_version(path)
-        except (ValueError, TypeError, FileNotFoundError) as err:
-            raise gr.Error(one_line(err, path)) from err
+        except gr.Error as err:
+            gr.Warning(err.message)
+            return None
+        except (ValueError, TypeError, OSError) as err:
+            gr.Warning(one_line(err, path))
+            return None
+        finally:
+            release_memory()
         return save_png(gray, photo_box.GRADIO_CACHE, file_stem(photo))  # keeps the photo's name
 
-    def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None):
-        """Colorize the photo; returns the gallery's (image, caption) pairs and the seed used."""
+    def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
+                 pick: str = "as drawn", progress=gr.Progress(track_tqdm=True)):
+        """Colorize the photo; returns the gallery's (image, caption) pairs and the seed used.
+
+        Each sample is written to its file as it is made, so one full-size
+        image at a time is held; the sampler's progress bar shows on the page.
+        Each caption gives the sample's bits/dim (lower: more likely to the model).
+        """
         path = upload_path(photo)
         if path is None:
             raise gr.Error("Upload a photo first, or click one of the sample photos.")
         num_samples = check_number(num_samples, "the number of samples", 1, MAX_SAMPLES, whole=True)
         temperature = check_number(temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE)
         seed = parse_seed(seed)
+        if pick not in PICKS:
+            raise gr.Error(f"pick must be one of {', '.join(PICKS)}, got {str(pick)[:40]!r}")
+        select = PICKS[pick]
+        draws = None if select == "drawn" else DRAWS_PER_SAMPLE * num_samples
+        stem, results = file_stem(photo), []
         try:
-            images = colorizer.colorize(path, num_samples=num_samples, temperature=temperature, seed=seed)
+            scored = colorizer.iter_colorize_scored(path, num_samples=num_samples, temperature=temperature,
+                                                    seed=seed, select=select, draws=draws, progress=True)
+            for n, sample in enumerate(progress.tqdm(scored, total=num_samples, desc="full resolution")):
+                results.append((save_png(sample.image, gallery.GRADIO_CACHE, f"{stem}_seed{seed}_{n + 1}"),
+                                f"sample {n + 1} · seed {seed} · {sample.bits_per_dim:.3f} bits/dim"))
+                del sample
         except (ValueError, TypeError, FileNotFoundError) as err:
             raise gr.Error(one_line(err, path)) from err
         except Exception as err:  # a bug or out of memory: logged in full, one line on the page
             log.exception("colorization failed")
             raise gr.Error(f"colorization failed: {type(err).__name__}: {one_line(err, path)}") from err
-        stem = file_stem(photo)
-        return [(save_png(image, gallery.GRADIO_CACHE, f"{stem}_seed{seed}_{n + 1}"),
-                 f"sample {n + 1} · seed {seed}") for n, image in enumerate(images)], seed
+        finally:
+            release_memory()
+        return results, seed
+
+    def more_like_this(photo: dict | None, num_samples: int, temperature: float, seed_shown, pick: str,
+                       progress=gr.Progress(track_tqdm=True)):
+        """The last run's seed again at a lower temperature: the same draws, pulled towards
+        the most likely colours. Returns the gallery, the seed and the new temperature."""
+        if seed_shown is None:
+            raise gr.Error("Colorize first: this samples the shown seed again, cooler.")
+        cooler = max(MIN_TEMPERATURE, round(check_number(
+            temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE) * COOLER, 2))
+        results, seed = colorize(photo, num_samples, cooler, str(int(seed_shown)), pick, progress)
+        return results, seed, cooler
 
     with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(
@@ -221,7 +338,12 @@ def build_app(
                 seed = gr.Textbox(value="", label="Seed", placeholder="blank: a random one",
                                   info=f"an integer from 0 to {MAX_SEED}; the same seed gives "
                                        "the same colorizations", max_lines=1, elem_id="seed")
+                pick = gr.Radio(list(PICKS), value="as drawn", label="Pick",
+                                info=f"most likely / most different: the best of {DRAWS_PER_SAMPLE}× "
+                                     "as many samples", elem_id="pick")
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                # The shown seed again at a lower temperature: the same draws, safer colours.
+                more = gr.Button("More like this", elem_id="more")
                 if examples_dir is not None:
                     gr.Examples(
                         examples=[[str(path)] for path in save_examples(Path(examples_dir))],
@@ -233,14 +355,17 @@ def build_app(
                     columns=3, object_fit="contain", interactive=False,
                     buttons=["download", "download_all", "fullscreen"], elem_id="results",
                 )
-                seed_used = gr.Number(label="Seed used", precision=0, interactive=False,
+                seed_used = gr.Number(value=None, label="Seed used", precision=0, interactive=False,
                                       info="type it in the seed box to get these images again",
                                       elem_id="seed-used")
+        local_uploads_only(photo_box)
         # Its own small pool: showing the gray of an upload should not wait behind colorizations.
         photo_box.change(show_gray, inputs=photo_box, outputs=photo_box, preprocess=False,
                          api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        button.click(colorize, inputs=[photo_box, samples, temperature, seed], outputs=[gallery, seed_used],
-                     preprocess=False, api_name="colorize")
+        button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick],
+                     outputs=[gallery, seed_used], preprocess=False, api_name="colorize")
+        more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick],
+                   outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this")
 
     return app.queue(max_size=queue_size, default_concurrency_limit=CONCURRENCY)
 
@@ -251,8 +376,12 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, *,
     app.launch(
         server_name=host, server_port=port, share=False, max_file_size=MAX_FILE_SIZE,
         ssr_mode=False, mcp_server=False, inbrowser=False, show_error=False,
-        prevent_thread_lock=not block, quiet=quiet,
+        prevent_thread_lock=True, quiet=True, run_history=False,
     )
+    if not quiet:  # Gradio's own banner would suggest share=True, which this command cannot do
+        print(f"colorize web page on {app.local_url}  (Ctrl-C stops it)", flush=True)
+    if block:
+        app.block_thread()
     return app
 
 
