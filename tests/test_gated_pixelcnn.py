@@ -133,7 +133,7 @@ def test_loss_is_the_cross_entropy_of_the_conditional_logits():
     expected = F.cross_entropy(model(classes_to_unit(classes, K), cond), classes)
     torch.testing.assert_close(loss, expected)
     # The cond reaches the loss: another one scores the same classes differently.
-    other = model.loss(classes, {k: v.float() for k, v in make_cond(2, seed=2).items()})
+    other = model.loss(classes, {k: v.float() for k, v in make_cond(2, seed=2, scale=10.0).items()})
     assert (loss - other).abs() > 1e-3
 
 
