@@ -38,6 +38,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tiny_checkpoint(folder: Path) -> Path:
+    """An untrained tiny colorizer saved in ``folder``: the web page's memory and queueing do
+    not depend on the weights."""
+    torch.manual_seed(0)
+    save_model(folder, PixColor.from_preset("tiny"))
+    return folder
+
+
 def write_photo(path: Path, width: int, height: int) -> None:
     yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
     rgb = np.stack([np.sin(4 * xx + 1), np.cos(3 * yy), np.sin(5 * (xx + yy))], -1)
@@ -63,11 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        checkpoint = args.checkpoint
-        if checkpoint is None:
-            torch.manual_seed(0)
-            checkpoint = tmp / "tiny"
-            save_model(checkpoint, PixColor.from_preset("tiny"))
+        checkpoint = args.checkpoint or tiny_checkpoint(tmp / "tiny")
         photo = tmp / "photo.png"
         write_photo(photo, width, height)
         colorizer = Colorizer.from_pretrained(checkpoint, device="auto")

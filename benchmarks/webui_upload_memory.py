@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,15 +31,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks.webui_load import free_port, tiny_checkpoint
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -85,16 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        checkpoint = args.checkpoint
-        if checkpoint is None:
-            import torch
-
-            from colorize.checkpoint import save_model
-            from colorize.models.pixcolor import PixColor
-
-            torch.manual_seed(0)
-            checkpoint = tmp / "tiny"
-            save_model(checkpoint, PixColor.from_preset("tiny"))
+        checkpoint = args.checkpoint or tiny_checkpoint(tmp / "tiny")
         huge, under = tmp / "huge.png", tmp / "under_cap.png"
         smooth_photo(huge, 12000, 12000, colour=False)
         smooth_photo(under, 8660, 5773, colour=True)
