@@ -169,6 +169,15 @@ def save_examples(folder: Path) -> list[Path]:
     return paths
 
 
+def problem_of(check) -> str:
+    """The one-line message of the ``gr.Error`` that ``check()`` raises; "" when it passes."""
+    try:
+        check()
+    except gr.Error as err:
+        return err.message
+    return ""
+
+
 def parse_seed(text: str | int | None) -> int:
     """The seed box's text as an int; blank draws a random one."""
     text = "" if text is None else str(text).strip()
@@ -303,18 +312,36 @@ def build_app(
             raise gr.Error(f"colorization failed: {type(err).__name__}: {one_line(err, path)}") from err
         finally:
             release_memory()
-        return results, seed
+        return results, str(seed)
 
     def more_like_this(photo: dict | None, num_samples: int, temperature: float, seed_shown, pick: str,
                        progress=gr.Progress(track_tqdm=True)):
         """The last run's seed again at a lower temperature: the same draws, pulled towards
         the most likely colours. Returns the gallery, the seed and the new temperature."""
-        if seed_shown is None:
+        if seed_shown is None or not str(seed_shown).strip():
             raise gr.Error("Colorize first: this samples the shown seed again, cooler.")
         cooler = max(MIN_TEMPERATURE, round(check_number(
             temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE) * COOLER, 2))
-        results, seed = colorize(photo, num_samples, cooler, str(int(seed_shown)), pick, progress)
+        results, seed = colorize(photo, num_samples, cooler, str(seed_shown), pick, progress)
         return results, seed, cooler
+
+    def check_request(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
+                      pick: str = "as drawn"):
+        """Runs before a colorization: a bad field is marked on its own box and nothing
+        runs, so the gallery keeps the last results (a seed typo no longer wipes them)."""
+        def check_photo():
+            if upload_path(photo) is None:
+                raise gr.Error("Upload a photo first, or click one of the sample photos.")
+
+        def check_pick():
+            if pick not in PICKS:
+                raise gr.Error(f"pick must be one of {', '.join(PICKS)}, got {str(pick)[:40]!r}")
+
+        checks = [check_photo,
+                  lambda: check_number(num_samples, "the number of samples", 1, MAX_SAMPLES, whole=True),
+                  lambda: check_number(temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
+                  lambda: parse_seed(seed), check_pick]
+        return [gr.validate(not message, message) for message in map(problem_of, checks)]
 
     with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(
@@ -355,17 +382,21 @@ def build_app(
                     columns=3, object_fit="contain", interactive=False,
                     buttons=["download", "download_all", "fullscreen"], elem_id="results",
                 )
-                seed_used = gr.Number(value=None, label="Seed used", precision=0, interactive=False,
-                                      info="type it in the seed box to get these images again",
-                                      elem_id="seed-used")
+                # A text box: a gr.Number with no value yet would show 0.
+                seed_used = gr.Textbox(value="", label="Seed used", interactive=False, max_lines=1,
+                                       placeholder="none yet",
+                                       info="type it in the seed box to get these images again",
+                                       elem_id="seed-used")
         local_uploads_only(photo_box)
         # Its own small pool: showing the gray of an upload should not wait behind colorizations.
         photo_box.change(show_gray, inputs=photo_box, outputs=photo_box, preprocess=False,
                          api_visibility="private", show_progress="hidden", concurrency_limit=2)
         button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick],
-                     outputs=[gallery, seed_used], preprocess=False, api_name="colorize")
+                     outputs=[gallery, seed_used], preprocess=False, api_name="colorize",
+                     validator=check_request)
         more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick],
-                   outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this")
+                   outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this",
+                   validator=check_request)
 
     return app.queue(max_size=queue_size, default_concurrency_limit=CONCURRENCY)
 
