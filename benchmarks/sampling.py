@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                    method="cached")
 
         def naive():
-            noise = draw_noise(n, steps, config.num_classes, torch.Generator().manual_seed(0), device)
+            noise, _ = draw_noise(n, steps, config.num_classes, torch.Generator().manual_seed(0), device)
             sample_naive(model, noise, size, size, cond, num_steps=args.naive_steps)
 
         sample(model, n, 4, 4, cond=None if cond is None else cond[:, :, :4, :4],

@@ -14,6 +14,14 @@ classes of logits / temperature + g[b, t], with Gumbel noise g drawn before
 the first step, sample after sample (:func:`draw_noise`). So the two methods
 make the same draws, and a sample does not depend on the batch it is in: a
 batch of 2 gives what two batches of 1 give with the same generator.
+
+A model trained on noisy context (``context_noise``, see
+:meth:`colorize.models.base.AutoregressiveModel.loss`) reads its context as
+noisy; fed its own exact draws instead, it shrinks every value towards the
+conditional mean, and over the rows the sample fades (for chroma: towards
+gray). With ``context_noise`` the samplers add the same noise to each drawn
+value where the model reads it, so that it reads context as it was trained
+to; the value itself, and what is returned, stays the drawn class.
 """
 
 from __future__ import annotations
@@ -28,19 +36,29 @@ SAMPLING_METHODS = ("cached", "naive")
 
 def draw_noise(
     batch_size: int, num_steps: int, num_classes: int, generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-) -> torch.Tensor:
-    """Gumbel noise (batch_size, num_steps, num_classes): sample b's is drawn whole before b + 1's.
+    device: torch.device | str = "cpu", context_noise: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Gumbel noise (batch_size, num_steps, num_classes) and, for ``context_noise`` > 0, the
+    context noise (batch_size, num_steps), already scaled; sample b's is drawn whole (its Gumbel
+    rows, then its context noise) before b + 1's.
 
     Drawn on the generator's device (the CPU for None) and moved to
-    ``device``, so one seed gives the same samples on any device.
+    ``device``, so one seed gives the same samples on any device. Without
+    context noise the draws are those of a model trained without it.
     """
     source = "cpu" if generator is None else generator.device
-    rows = [torch.rand(num_steps, num_classes, generator=generator, device=source)
-            for _ in range(batch_size)]
-    uniforms = torch.stack(rows) if rows else torch.zeros(0, num_steps, num_classes)
+    gumbel_rows, context_rows = [], []
+    for _ in range(batch_size):
+        gumbel_rows.append(torch.rand(num_steps, num_classes, generator=generator, device=source))
+        if context_noise > 0:
+            context_rows.append(torch.randn(num_steps, generator=generator, device=source))
+    uniforms = torch.stack(gumbel_rows) if gumbel_rows else torch.zeros(0, num_steps, num_classes)
     # The smallest positive float keeps log(0) out; u < 1, so -log(u) > 0 and the outer log is finite.
-    return -torch.log(-torch.log(uniforms.clamp_(min=torch.finfo(uniforms.dtype).tiny))).to(device)
+    gumbel = -torch.log(-torch.log(uniforms.clamp_(min=torch.finfo(uniforms.dtype).tiny))).to(device)
+    if context_noise <= 0:
+        return gumbel, None
+    context = torch.stack(context_rows) if context_rows else torch.zeros(0, num_steps)
+    return gumbel, (context_noise * context).to(device)
 
 
 def sample_from_logits(logits: torch.Tensor, temperature: float, noise: torch.Tensor) -> torch.Tensor:
@@ -65,12 +83,15 @@ def sample_naive(
     progress: bool = False,
     num_steps: int | None = None,
     log_prob: torch.Tensor | None = None,
+    context: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gumbel noise (B, H·W·C, K) → classes (B, C, height, width), one forward pass per value.
 
     ``num_steps``: stop after the first this many values (raster order), the
     rest left at class 0. Every step costs the same, so a benchmark can time
     a prefix and extrapolate. ``log_prob`` (B,): as in :func:`sample`.
+    ``context`` (B, H·W·C), raster order: noise added to each drawn value
+    where the model reads it (:func:`draw_noise`).
     """
     device = noise.device
     dtype = next(model.parameters()).dtype
@@ -78,6 +99,9 @@ def sample_naive(
     classes = torch.zeros(noise.shape[0], c_total, height, width, dtype=torch.long, device=device)
     per_step = noise.transpose(0, 1).contiguous()  # (H·W·C, B, K): one contiguous block per step
     total = height * width * c_total if num_steps is None else num_steps
+    # Each value's context noise at its own place (B, C, H, W); causality keeps
+    # the noise of values not yet drawn out of every step's logits.
+    read_noise = 0 if context is None else context.view(-1, height, width, c_total).permute(0, 3, 1, 2)
     steps = tqdm(total=total, desc="sampling", disable=not progress)
     step = 0
     for i in range(height):
@@ -86,7 +110,7 @@ def sample_naive(
                 if step == total:
                     steps.close()
                     return classes
-                x = classes_to_unit(classes, k).to(dtype)
+                x = (classes_to_unit(classes, k) + read_noise).to(dtype)
                 logits = model(x) if cond is None else model(x, cond)
                 step_logits = logits[:, :, c, i, j]
                 classes[:, c, i, j] = sample_from_logits(step_logits, temperature, per_step[step])
@@ -110,6 +134,7 @@ def sample(
     method: str = "cached",
     progress: bool = False,
     log_prob: torch.Tensor | None = None,
+    context_noise: float = 0.0,
 ) -> torch.Tensor:
     """The one sampling entry point: classes (batch_size, C, height, width), long.
 
@@ -118,11 +143,15 @@ def sample(
     any device. ``method``: one of :data:`SAMPLING_METHODS`. ``log_prob``: a
     (batch_size,) tensor to which each sample's log-likelihood under the
     model (nats, at temperature 1 whatever ``temperature`` drew it) is added.
+    ``context_noise``: the standard deviation of the noise the model was
+    trained with on its context (module docstring); 0 for none.
     """
     if method not in SAMPLING_METHODS:
         raise ValueError(f"unknown sampling method {method!r}; available: {SAMPLING_METHODS}")
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not context_noise >= 0:
+        raise ValueError(f"context_noise must be >= 0, got {context_noise}")
     if batch_size < 1 or height < 1 or width < 1:
         raise ValueError(f"batch_size, height and width must be >= 1, got {(batch_size, height, width)}")
     if method == "cached" and not hasattr(model, "cached_sampler"):
@@ -131,14 +160,15 @@ def sample(
             "use method='naive'"
         )
     device = next(model.parameters()).device
-    noise = draw_noise(batch_size, height * width * model.num_channels, model.num_classes,
-                       generator, device)
+    noise, context = draw_noise(batch_size, height * width * model.num_channels, model.num_classes,
+                                generator, device, context_noise)
     was_training = model.training
     model.eval()
     try:
         if method == "naive":
-            return sample_naive(model, noise, height, width, cond, temperature, progress, log_prob=log_prob)
+            return sample_naive(model, noise, height, width, cond, temperature, progress, log_prob=log_prob,
+                                context=context)
         return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress,
-                                             log_prob=log_prob)
+                                             log_prob=log_prob, context=context)
     finally:
         model.train(was_training)

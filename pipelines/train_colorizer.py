@@ -190,7 +190,8 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
 
     model, run_info = build_or_load(args, out)
     if args.stage == "decoder":
-        run_info["decoder_context_noise"] = args.context_noise
+        # Stored in the model's config: its sampler reads draws with the same noise.
+        model.config.context_noise = args.context_noise
     size = run_info["data"]["size"]
     min_scale = run_info["data"]["min_scale"]
     train_set = colorizer_crops(args.data, "train", train=True, size=size, min_scale=min_scale,

@@ -36,7 +36,7 @@ def test_the_multiply_add_count_is_what_the_sampler_performs(overrides):
         cond = torch.randn(batch, config.cond_map_channels, 3, 3)
     if config.cond_channels:
         cond = torch.randn(batch, config.cond_channels)
-    noise = draw_noise(batch, height * width * config.num_channels, config.num_classes)
+    noise, _ = draw_noise(batch, height * width * config.num_channels, config.num_classes)
     sampler = model.cached_sampler()  # its one-off weight layout is not part of the count
     with FlopCounterMode(display=False) as counter:
         sampler.sample(noise, height, width, cond)

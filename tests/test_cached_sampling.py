@@ -46,9 +46,10 @@ SETUPS = {
 }
 
 
-def both(model, batch, height, width, cond, seed=1, temperature=1.0):
+def both(model, batch, height, width, cond, seed=1, temperature=1.0, context_noise=0.0):
     return [sample(model, batch, height, width, cond=cond, temperature=temperature,
-                   generator=torch.Generator().manual_seed(seed), method=method)
+                   generator=torch.Generator().manual_seed(seed), method=method,
+                   context_noise=context_noise)
             for method in ("naive", "cached")]
 
 
@@ -74,7 +75,7 @@ def test_every_steps_logits_match_a_full_forward_pass(setup):
     model = gated(**SETUPS[setup])
     c, k, (h, w) = model.num_channels, model.num_classes, (5, 7)
     cond = make_cond(model, 2, seed=4)
-    noise = draw_noise(2, h * w * c, k, torch.Generator().manual_seed(5))
+    noise, _ = draw_noise(2, h * w * c, k, torch.Generator().manual_seed(5))
     steps = []
 
     def recording_draw(step_logits, temperature, step_noise):
@@ -89,15 +90,49 @@ def test_every_steps_logits_match_a_full_forward_pass(setup):
     torch.testing.assert_close(logits, reference, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("setup", ["conditional_map", "wider_kernels"])
+def test_with_context_noise_cached_still_draws_what_naive_draws(setup):
+    model = gated(**SETUPS[setup])
+    cond = make_cond(model, 3, seed=2)
+    naive, cached = both(model, 3, 5, 6, cond, context_noise=0.3)
+    assert torch.equal(naive, cached)
+    # The noise changes what the model reads, so it changes the draws; at 0 it draws nothing.
+    assert not torch.equal(cached, both(model, 3, 5, 6, cond)[1])
+    assert torch.equal(both(model, 3, 5, 6, cond, context_noise=0.0)[1], both(model, 3, 5, 6, cond)[1])
+
+
+def test_context_noise_reaches_each_value_where_the_model_reads_it():
+    """The logits of every step equal a full forward pass over the finished sample plus its
+    context noise: each drawn value is read noisy, by the later steps only."""
+    model = gated(**SETUPS["conditional_map"])
+    c, k, (h, w) = model.num_channels, model.num_classes, (4, 5)
+    cond = make_cond(model, 2, seed=4)
+    noise, context = draw_noise(2, h * w * c, k, torch.Generator().manual_seed(5), context_noise=0.25)
+    assert context.shape == (2, h * w * c) and 0.15 < context.std().item() < 0.35
+    steps = []
+
+    def recording_draw(step_logits, temperature, step_noise):
+        steps.append(step_logits.clone())
+        return sample_from_logits(step_logits, temperature, step_noise)
+
+    classes = CachedGatedSampler(model).sample(noise, h, w, cond, 1.0, recording_draw, context=context)
+    logits = torch.stack(steps).view(h, w, c, 2, k).permute(3, 4, 2, 0, 1)
+    read = classes.float() * 2 / (k - 1) - 1 + context.view(2, h, w, c).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(logits, model(read, cond), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("method", ["naive", "cached"])
-def test_a_batch_of_two_is_two_batches_of_one(method):
+@pytest.mark.parametrize("context_noise", [0.0, 0.2])
+def test_a_batch_of_two_is_two_batches_of_one(method, context_noise):
     """Draws come per sample, so a sample does not depend on the batch it is in."""
     model = gated(**SETUPS["conditional_vector_and_map"])
     cond = make_cond(model, 2, seed=6)
-    together = sample(model, 2, 4, 5, cond=cond, generator=torch.Generator().manual_seed(7), method=method)
+    together = sample(model, 2, 4, 5, cond=cond, generator=torch.Generator().manual_seed(7), method=method,
+                      context_noise=context_noise)
     generator = torch.Generator().manual_seed(7)
     apart = [sample(model, 1, 4, 5, cond={key: v[n:n + 1] for key, v in cond.items()},
-                    generator=generator, method=method) for n in range(2)]
+                    generator=generator, method=method, context_noise=context_noise) for n in range(2)]
     assert torch.equal(together, torch.cat(apart))
     assert not torch.equal(apart[0], apart[1])
 
@@ -129,6 +164,18 @@ def test_cached_is_the_default_and_the_colorizer_uses_it(monkeypatch):
     assert bins.shape == (3, 2, LOWRES_SIZE, LOWRES_SIZE) and len(calls) == 1
 
 
+def test_the_colorizer_samples_with_the_context_noise_it_was_trained_with():
+    torch.manual_seed(0)
+    model = PixColor.from_preset("tiny", context_noise=0.2).eval()
+    lightness = torch.rand(1, 1, 224, 224) * 100
+    bins = model.sample_lowres(lightness, 2, generator=torch.Generator().manual_seed(0))
+    expected = model.decoder.sample(2, LOWRES_SIZE, LOWRES_SIZE, cond=model.conditioning(lightness).repeat(
+        2, 1, 1, 1), generator=torch.Generator().manual_seed(0), context_noise=0.2)
+    assert torch.equal(bins, expected)
+    with pytest.raises(ValueError, match="context_noise"):
+        PixColor.from_preset("tiny", context_noise=1.5)
+
+
 def test_bad_methods_are_clear_errors():
     with pytest.raises(ValueError, match="unknown sampling method"):
         sample(gated(num_channels=2, num_classes=32), 1, 2, 2, method="fast")
@@ -136,3 +183,5 @@ def test_bad_methods_are_clear_errors():
         sample(build_model("pixelcnn", preset="tiny"), 1, 2, 2, method="cached")
     with pytest.raises(ValueError, match="temperature"):
         sample(gated(num_channels=2, num_classes=32), 1, 2, 2, temperature=0.0)
+    with pytest.raises(ValueError, match="context_noise"):
+        sample(gated(num_channels=2, num_classes=32), 1, 2, 2, context_noise=-0.1)

@@ -97,6 +97,20 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(corpus, tmp_path):
                                   "stages": json.loads((first / "config.json").read_text())["stages"]}]
 
 
+def test_the_decoders_context_noise_is_stored_for_its_sampler(corpus, tmp_path):
+    out = tmp_path / "noisy"
+    run(corpus, out, "--stage", "decoder", "--max-steps", "1", "--grid-images", "0", "--context-noise", "0.07")
+    model, config = load_model(out)
+    assert config["config"]["context_noise"] == 0.07 and model.config.context_noise == 0.07
+    # The refinement stage keeps it; a checkpoint from before the field samples without noise.
+    run(corpus, out, "--stage", "refine", "--max-steps", "1", "--grid-images", "0")
+    assert load_model(out)[0].config.context_noise == 0.07
+    stored = json.loads((out / "config.json").read_text())
+    del stored["config"]["context_noise"]
+    (out / "config.json").write_text(json.dumps(stored))
+    assert load_model(out)[0].config.context_noise == 0.0
+
+
 def test_a_new_run_builds_the_backbone_asked_for_and_trains_under_cpu_bf16(corpus, tmp_path):
     out = tmp_path / "run"
     run(corpus, out, "--stage", "decoder", "--max-steps", "2", "--grid-images", "0",

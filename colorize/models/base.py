@@ -62,6 +62,8 @@ class AutoregressiveModel(nn.Module):
         own small errors then feed back row after row, and a colour can drift
         across the whole image. Trained on noisy context, the prediction
         shrinks towards what the conditioning says, and the drift damps out.
+        Such a model must sample with the same noise on what it reads
+        (:mod:`colorize.sampling`), or its samples fade.
         """
         return F.cross_entropy(self.logits(classes, cond, context_noise), classes)
 
@@ -80,17 +82,20 @@ class AutoregressiveModel(nn.Module):
         progress: bool = False,
         method: str | None = None,
         log_prob: torch.Tensor | None = None,
+        context_noise: float = 0.0,
     ) -> torch.Tensor:
         """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`.
 
         ``method`` None: "cached" where the model has a cached sampler, else "naive".
         ``log_prob`` (batch_size,): gets each sample's log-likelihood added (nats).
+        ``context_noise``: the noise this model was trained with on its context.
         """
         if method is None:
             method = "cached" if hasattr(self, "cached_sampler") else "naive"
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
             generator=generator, method=method, progress=progress, log_prob=log_prob,
+            context_noise=context_noise,
         )
 
     def num_parameters(self) -> int:

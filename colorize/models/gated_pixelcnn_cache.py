@@ -312,6 +312,7 @@ class CachedGatedSampler:
         draw: Callable = sample_from_logits,
         progress: bool = False,
         log_prob: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Gumbel noise (B, H·W·C, K) → classes (B, C, H, W).
 
@@ -321,11 +322,13 @@ class CachedGatedSampler:
         (B,) float64 tensor, gets each drawn value's log-probability added, in
         nats, under the model's own distribution (temperature 1, whatever
         temperature drew it): the exact log-likelihood of the sample, with no
-        second pass.
+        second pass. ``context`` (B, H·W·C): noise added to each drawn value
+        where the layers read it (:func:`colorize.sampling.draw_noise`).
         """
         c_total, layers = self.num_channels, self.layers
         batch_size = noise.shape[0]
         step_noise = noise.transpose(0, 1).contiguous().unbind(0)  # one contiguous (B, K) per step
+        step_context = None if context is None else context.transpose(0, 1).contiguous().unbind(0)
         caches = [LayerCache(layer, row_bias, pad, terms, batch_size, width)
                   for layer, row_bias, pad, terms in zip(
                       layers, self.folded.row_bias, self.folded.pad_columns,
@@ -366,6 +369,8 @@ class CachedGatedSampler:
                 if log_prob is not None:
                     log_prob.add_(log_softmax(logits.float(), 1).gather(1, value[:, None])[:, 0])
                 unit = levels.index_select(0, value)
+                if step_context is not None:  # the drawn value as a model trained on noisy context reads it
+                    unit = unit + step_context[len(values) - 1]
                 pixel.append(unit)
                 if c + 1 < c_total:  # layer 0's rank-1 update with the value just drawn
                     first_pre = addr(first_pre, unit, first_centre[c])

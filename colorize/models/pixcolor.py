@@ -52,6 +52,9 @@ class PixColorConfig:
         default_factory=lambda: GatedPixelCNNConfig(**decoder_config("small", 64)))
     refinement: RefinementConfig = field(default_factory=RefinementConfig)
     working_size: int = BACKBONE_SIZE  # side of the refinement network's input and output
+    # Std of the noise on the decoder's context (inputs in [-1, 1]) that it was
+    # trained with; sampling adds the same, or the samples fade to gray.
+    context_noise: float = 0.0
 
     def __post_init__(self):
         # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
@@ -69,6 +72,8 @@ class PixColorConfig:
             raise ValueError(f"the conditioning map must be {LOWRES_SIZE}×{LOWRES_SIZE}")
         if self.working_size % 4:
             raise ValueError(f"working_size must be divisible by 4, got {self.working_size}")
+        if not 0 <= self.context_noise < 1:
+            raise ValueError(f"context_noise must be in [0, 1), got {self.context_noise}")
 
 
 def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blocks: int) -> dict:
@@ -120,7 +125,8 @@ class PixColor(nn.Module):
     def decoder_loss(self, lightness: torch.Tensor, ab_bins: torch.Tensor,
                      context_noise: float = 0.0) -> torch.Tensor:
         """Teacher-forced NLL of the low-res chroma given the gray image, nats per value
-        (``context_noise``: see :meth:`AutoregressiveModel.loss`)."""
+        (``context_noise``: see :meth:`AutoregressiveModel.loss`; training passes
+        ``config.context_noise``, validation 0)."""
         return self.decoder.loss(ab_bins, self.conditioning(lightness), context_noise)
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
@@ -134,12 +140,13 @@ class PixColor(nn.Module):
                       log_prob: torch.Tensor | None = None) -> torch.Tensor:
         """B gray images (B, 1, H, W) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch.
 
-        ``log_prob`` (B·N,): gets each map's log-likelihood given its gray image added, in nats.
+        ``log_prob`` (B·N,): gets each map's log-likelihood given its gray image added, in
+        nats. The decoder reads its draws with the context noise it was trained with.
         """
         cond = self.conditioning(lightness).repeat_interleave(num_samples, dim=0)
         return self.decoder.sample(cond.shape[0], LOWRES_SIZE, LOWRES_SIZE, cond=cond,
                                    temperature=temperature, generator=generator, progress=progress,
-                                   log_prob=log_prob)
+                                   log_prob=log_prob, context_noise=self.config.context_noise)
 
     @torch.no_grad()
     def refine(self, l_work: torch.Tensor, ab_bins: torch.Tensor) -> torch.Tensor:
