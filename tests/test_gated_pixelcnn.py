@@ -166,4 +166,3 @@ def test_context_noise_perturbs_the_inputs_but_keeps_causality():
     assert torch.allclose(changed[:, :, earlier], noisy[:, :, earlier])
     assert not torch.allclose(changed, noisy)
     assert model.loss(classes, context_noise=0.0).item() == pytest.approx(model.loss(classes).item())
-
