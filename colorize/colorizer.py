@@ -58,7 +58,9 @@ class Colorization:
 
     ``bits_per_dim``: the negative log-likelihood of its 28×28×2 chroma bins
     under the decoder, given the gray photo, in bits per value, at
-    temperature 1 (the model's own distribution, whatever temperature drew it).
+    temperature 1 (the model's own distribution, whatever temperature drew it),
+    each value's context read as the sampler read it (with the decoder's
+    context noise, if it was trained with some).
     """
 
     image: Image.Image

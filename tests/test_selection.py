@@ -56,6 +56,24 @@ def test_the_accumulated_log_prob_is_the_teacher_forced_likelihood(method, tempe
     torch.testing.assert_close(log_prob, expected.double(), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("method", ["cached", "naive"])
+def test_with_context_noise_the_score_is_the_likelihood_of_the_context_as_read(method):
+    """Teacher forcing on the drawn values plus the same context noise gives the same score."""
+    from colorize.sampling import draw_noise
+
+    model = gated(**SETUPS["conditional_map"])
+    cond = make_cond(model, 2, seed=2)
+    log_prob = torch.zeros(2, dtype=torch.float64)
+    classes = sample(model, 2, 4, 5, cond=cond, method=method, context_noise=0.3,
+                     generator=torch.Generator().manual_seed(1), log_prob=log_prob)
+    _, context = draw_noise(2, 4 * 5 * 2, 32, torch.Generator().manual_seed(1), context_noise=0.3)
+    read = classes.float() * 2 / 31 - 1 + context.view(2, 4, 5, 2).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        logits = model(read, cond)
+    expected = -torch.nn.functional.cross_entropy(logits, classes, reduction="none").sum((1, 2, 3))
+    torch.testing.assert_close(log_prob, expected.double(), rtol=1e-5, atol=1e-4)
+
+
 def test_each_colorization_carries_the_bits_per_dim_of_its_bins(colorizer, photo):
     lightness = lightness_of_tensor(load_image(photo), torch.device("cpu"))
     _, bins, bits = colorizer.draw_chroma(lightness, 3, generator=seeded_generator(4))
