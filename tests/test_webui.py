@@ -341,6 +341,14 @@ def test_api_most_likely_pick_is_sorted_and_more_like_this_is_cooler(client, pho
     assert [item["caption"] for item in gallery] == [item["caption"] for item in cool]
 
 
+def test_more_like_this_before_any_run_is_refused_on_the_seed_box(client, photo):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="seed_shown: Colorize first"):
+        client.predict(handle_file(str(photo)), 2, 1.0, "", "as drawn", api_name="/more_like_this")
+
+
 def test_the_photo_box_never_fetches_a_url():
     import asyncio
     import concurrent.futures

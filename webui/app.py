@@ -343,6 +343,14 @@ def build_app(
                   lambda: parse_seed(seed), check_pick]
         return [gr.validate(not message, message) for message in map(problem_of, checks)]
 
+    def check_more(photo: dict | None, num_samples: int, temperature: float, seed_shown: str | None,
+                   pick: str = "as drawn"):
+        """``check_request`` for "More like this", which needs a seed shown by an earlier run."""
+        verdicts = check_request(photo, num_samples, temperature, seed_shown, pick)
+        if seed_shown is None or not str(seed_shown).strip():
+            verdicts[3] = gr.validate(False, "Colorize first: this samples the shown seed again, cooler.")
+        return verdicts
+
     with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(
             "# colorize\n"
@@ -396,7 +404,7 @@ def build_app(
                      validator=check_request)
         more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick],
                    outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this",
-                   validator=check_request)
+                   validator=check_more)
 
     return app.queue(max_size=queue_size, default_concurrency_limit=CONCURRENCY)
 
