@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    "as drawn", api_name="/colorize")
                 latency = time.perf_counter() - start
                 sizes = {Image.open(item["image"]).size for item in gallery}
-                if seed != n or len(gallery) != args.samples or sizes != {(width, height)}:
+                if int(seed) != n or len(gallery) != args.samples or sizes != {(width, height)}:
                     raise AssertionError(f"request {n}: seed {seed}, {len(gallery)} images of sizes {sizes}")
                 return latency
 
