@@ -328,7 +328,8 @@ class CachedGatedSampler:
         c_total, layers = self.num_channels, self.layers
         batch_size = noise.shape[0]
         step_noise = noise.transpose(0, 1).contiguous().unbind(0)  # one contiguous (B, K) per step
-        step_context = None if context is None else context.transpose(0, 1).contiguous().unbind(0)
+        step_context = None if context is None else context.transpose(0, 1).to(
+            self.levels.dtype).contiguous().unbind(0)
         caches = [LayerCache(layer, row_bias, pad, terms, batch_size, width)
                   for layer, row_bias, pad, terms in zip(
                       layers, self.folded.row_bias, self.folded.pad_columns,
