@@ -9,6 +9,8 @@ Anything else is a clear error: the input is never guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,40 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 # spurious chroma to the ab targets.
 BACKGROUND = (255, 255, 255)
 ImageInput = str | Path | Image.Image | np.ndarray
+
+
+class UnreadableImage(ValueError):
+    """A file that Pillow cannot open as an image (its error is the ``__cause__``)."""
+
+
+class ImageTooLarge(ValueError):
+    """An image whose header gives more pixels than the caller takes; nothing was decoded."""
+
+    def __init__(self, name: str, width: int, height: int, max_pixels: int):
+        self.width, self.height, self.max_pixels = width, height, max_pixels
+        super().__init__(f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                         f"the limit is {max_pixels / 1e6:g} megapixels")
+
+
+@contextmanager
+def open_image(path: str | Path, max_pixels: int | None = None) -> Iterator[Image.Image]:
+    """The one way the library and the web page open an image file for decoding.
+
+    Pillow opens lazily: only the header is read here, and the size it gives
+    is checked against ``max_pixels`` (and Pillow's decompression-bomb limit)
+    before a single pixel is decoded, so a small file that claims a huge
+    image costs nothing. The caller decodes (``load``, ``draft``, ``reduce``).
+    Raises :class:`UnreadableImage` or :class:`ImageTooLarge`, both ValueErrors.
+    """
+    try:
+        img = Image.open(path)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        raise UnreadableImage(f"cannot decode image {path}: {err}") from err
+    with img:
+        width, height = img.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ImageTooLarge(Path(path).name, width, height, max_pixels)
+        yield img
 
 
 def upright(img: Image.Image) -> Image.Image:
@@ -115,21 +151,23 @@ def array_to_rgb(array: np.ndarray) -> torch.Tensor:
     return values.contiguous()
 
 
-def load_image(image: ImageInput) -> torch.Tensor:
+def load_image(image: ImageInput, max_pixels: int | None = None) -> torch.Tensor:
     """A path, PIL image or numpy array → float sRGB (3, H, W) in [0, 1].
 
-    Raises FileNotFoundError for a missing path, ValueError for a file that is
-    not a readable image or an array that is not one, TypeError for anything else.
+    A path is opened by :func:`open_image`, so a file above ``max_pixels``
+    is refused from its header. Raises FileNotFoundError for a missing path,
+    ValueError for a file that is not a readable image (or too large) or an
+    array that is not one, TypeError for anything else.
     """
     if isinstance(image, (str, Path)):
         path = Path(image)
         if not path.is_file():
             raise FileNotFoundError(f"no such image file: {path}")
         try:
-            with Image.open(path) as img:
+            with open_image(path, max_pixels) as img:
                 img.load()
                 rgb = pil_to_rgb(img)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:  # while decoding
             raise ValueError(f"cannot decode image {path}: {err}") from err
         return array_to_rgb(np.asarray(rgb))
     if isinstance(image, Image.Image):

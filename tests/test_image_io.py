@@ -80,3 +80,26 @@ def test_bad_files_and_types(tmp_path):
 def test_tensor_to_pil_rounds_and_clamps():
     rgb = torch.tensor([[[0.5, 1.2]], [[-0.1, 0.0]], [[1.0, 0.2]]])
     assert np.asarray(tensor_to_pil(rgb)).tolist() == [[[128, 0, 255], [255, 0, 51]]]
+
+
+def test_open_image_refuses_a_huge_image_from_its_header_before_decoding(tmp_path, monkeypatch):
+    from colorize.image_io import ImageTooLarge, UnreadableImage, open_image
+
+    huge = tmp_path / "huge.png"
+    Image.new("L", (3000, 2000)).save(huge)  # a few KB of zeros that claim 6 megapixels
+    decoded = []
+    original_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or original_load(self))
+    with pytest.raises(ImageTooLarge, match=r"huge\.png is 3000×2000 pixels \(6 megapixels\); the limit is 5 megapixels"):
+        with open_image(huge, max_pixels=5_000_000):
+            pass
+    assert decoded == []
+    with pytest.raises(ValueError, match="the limit is 5 megapixels"):
+        load_image(huge, max_pixels=5_000_000)
+    assert decoded == []
+    with open_image(huge, max_pixels=6_000_000) as img:
+        assert img.size == (3000, 2000)
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(UnreadableImage, match="cannot decode image"):
+        with open_image(tmp_path / "notes.png"):
+            pass

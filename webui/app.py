@@ -53,13 +53,19 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from gradio import processing_utils, utils  # noqa: E402
 from gradio_client import utils as client_utils  # noqa: E402
-from PIL import Image, UnidentifiedImageError  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from colorize.color import gray_rgb  # noqa: E402
 from colorize.colorizer import Colorizer  # noqa: E402
 from colorize.device import DEVICE_CHOICES  # noqa: E402
 from colorize.fullres import STRIP_PIXELS, lightness_of  # noqa: E402
-from colorize.image_io import pil_to_rgb, tensor_to_uint8  # noqa: E402
+from colorize.image_io import (  # noqa: E402
+    ImageTooLarge,
+    UnreadableImage,
+    open_image,
+    pil_to_rgb,
+    tensor_to_uint8,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,7 @@ DELETE_CACHE = (3600, 3600)
 # The largest photo the page takes. Decoding one holds 3 bytes a pixel, its
 # lightness 4 and one output 3: about 0.5 GB at 50 megapixels.
 MAX_MEGAPIXELS = 50
+MAX_PIXELS = MAX_MEGAPIXELS * 1_000_000  # every decode of the page goes through open_image with it
 
 # scikit-image's colour sample photos: the clickable examples (never training data).
 EXAMPLES = ("chelsea", "coffee", "astronaut", "rocket")
@@ -124,14 +131,14 @@ def upload_path(payload: dict | None) -> str | None:
             or not utils.is_in_or_equal(str(local.resolve()), str(Path(utils.get_upload_folder()).resolve())):
         raise gr.Error(f"{name or 'the photo'} is not an uploaded file; upload the photo itself")
     try:
-        with Image.open(local) as img:
-            width, height = img.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
-        raise gr.Error(f"{name} is not an image that can be read ({type(err).__name__}); "
+        with open_image(local, MAX_PIXELS):
+            pass  # the header alone: its size is checked, nothing decoded
+    except UnreadableImage as err:
+        raise gr.Error(f"{name} is not an image that can be read ({type(err.__cause__).__name__}); "
                        "upload a PNG, JPEG, WebP, BMP or TIFF photo") from None
-    if width * height > MAX_MEGAPIXELS * 1_000_000:
-        raise gr.Error(f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                       f"the page takes photos of up to {MAX_MEGAPIXELS} megapixels")
+    except ImageTooLarge as err:
+        raise gr.Error(f"{name} is {err.width}×{err.height} pixels ({err.width * err.height / 1e6:.0f} "
+                       f"megapixels); the page takes photos of up to {MAX_MEGAPIXELS} megapixels") from None
     return str(local)
 
 
@@ -194,7 +201,7 @@ def parse_seed(text: str | int | None) -> int:
 
 def is_gray(path: str) -> bool:
     """True for a single-channel image or an RGB one whose three channels are equal."""
-    with Image.open(path) as img:
+    with open_image(path, MAX_PIXELS) as img:
         if img.mode in GRAY_MODES:
             return True
         if img.mode != "RGB":
@@ -209,7 +216,7 @@ def gray_version(path: str) -> Image.Image:
     In strips of rows, from the 8-bit decode: whole-image float copies of a
     50-megapixel photo would take gigabytes.
     """
-    with Image.open(path) as img:
+    with open_image(path, MAX_PIXELS) as img:
         img.load()
         rgb = np.asarray(pil_to_rgb(img))
     lightness = lightness_of(rgb, torch.device("cpu"))  # (1, 1, H, W) in [0, 100]
