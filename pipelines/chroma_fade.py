@@ -28,7 +28,7 @@ from colorize.checkpoint import load_model
 from colorize.color import dequantize_ab
 from colorize.device import DEVICE_CHOICES, resolve_device
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
-from colorize.sampling import sample_from_logits
+from colorize.sampling import draw_noise, sample_from_logits
 from pipelines.corpus import colorizer_crops
 from pipelines.sample_figure import evenly_spaced
 
@@ -44,10 +44,11 @@ def chroma_by_row(bins: torch.Tensor) -> torch.Tensor:
 def teacher_forced_draws(model: PixColor, lightness: torch.Tensor, bins: torch.Tensor,
                          generator: torch.Generator) -> torch.Tensor:
     """Every value drawn from p(value | the true values before it, gray image): (B, 2, 28, 28)."""
-    logits = model.decoder.logits(bins, model.conditioning(lightness))  # (B, K, 2, 28, 28)
-    flat = logits.movedim(1, -1).reshape(-1, logits.shape[1])
-    gumbel = -torch.log(-torch.log(torch.rand(flat.shape, generator=generator).clamp_(min=1e-30)))
-    return sample_from_logits(flat, 1.0, gumbel).view(bins.shape)
+    logits = model.decoder.logits(bins, model.conditioning(lightness))  # (B, K, C, H, W)
+    batch, k, c, h, w = logits.shape
+    gumbel, _ = draw_noise(batch, h * w * c, k, generator, logits.device)  # raster order: (B, H·W·C, K)
+    per_value = logits.permute(0, 3, 4, 2, 1).reshape(-1, k)  # the same order
+    return sample_from_logits(per_value, 1.0, gumbel.reshape(-1, k)).view(batch, h, w, c).permute(0, 3, 1, 2)
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:

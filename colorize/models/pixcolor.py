@@ -125,8 +125,8 @@ class PixColor(nn.Module):
     def decoder_loss(self, lightness: torch.Tensor, ab_bins: torch.Tensor,
                      context_noise: float = 0.0) -> torch.Tensor:
         """Teacher-forced NLL of the low-res chroma given the gray image, nats per value
-        (``context_noise``: see :meth:`AutoregressiveModel.loss`; training passes
-        ``config.context_noise``, validation 0)."""
+        (``context_noise``: see :meth:`AutoregressiveModel.loss`; training passes the
+        std that it also stores in ``config.context_noise``, validation 0)."""
         return self.decoder.loss(ab_bins, self.conditioning(lightness), context_noise)
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
