@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
             start_line = threading.Barrier(args.requests)
             # One request alone first: warms the server up, and is the unit the latencies compare to.
             alone_start = time.perf_counter()
-            clients[0].predict(handle_file(str(photo)), args.samples, 1.0, "0", "as drawn", api_name="/colorize")
+            clients[0].predict(handle_file(str(photo)), args.samples, 1.0, "0", "as drawn", "", api_name="/colorize")
             alone = time.perf_counter() - alone_start
 
             def one_request(n: int) -> float:
                 start_line.wait()
                 start = time.perf_counter()
                 gallery, seed = clients[n].predict(handle_file(str(photo)), args.samples, 1.0, str(n),
-                                                   "as drawn", api_name="/colorize")
+                                                   "as drawn", "", api_name="/colorize")
                 latency = time.perf_counter() - start
                 sizes = {Image.open(item["image"]).size for item in gallery}
                 if int(seed) != n or len(gallery) != args.samples or sizes != {(width, height)}:

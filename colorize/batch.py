@@ -19,7 +19,10 @@ rerun:
   also remove the temporary file; only SIGKILL can leave a ``.*.tmp``);
 - a file that cannot be colorized is reported on one line and the batch goes
   on; the exit status says whether any failed;
-- nothing is ever written under IN_DIR.
+- nothing is ever written under IN_DIR;
+- ``--hints FILE.json`` gives some photos colour hints (:mod:`colorize.hints`),
+  keyed by their path under IN_DIR (``a/photo.jpg``) or, for any folder, their
+  file name; a name that matches no photo gets a warning line.
 
 Memory stays bounded at any photo size: only L and the 8-bit output exist at
 full resolution (see :mod:`colorize.fullres`).
@@ -43,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -64,6 +67,13 @@ from colorize.selection import check_selection
 MAX_SAMPLES = 256
 # Free space OUT_DIR must have before a run starts: a few outputs' worth.
 MIN_FREE_BYTES = 64 << 20
+# Output formats: the file suffix and Pillow's save options. PNG at compression
+# level 1: zlib's default (6) takes several times as long for files a few
+# percent smaller (measured in the README), and PNG encoding was the slowest
+# step of a batch of 1024×768 photos. JPEG and WebP take ``--quality``.
+FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+PNG_COMPRESS_LEVEL = 1
+DEFAULT_QUALITY = {"jpg": 95, "webp": 90}
 # Writing an output that fails with one of these stops the run: every later photo would fail too.
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
@@ -82,6 +92,26 @@ class BatchOptions:
     overwrite: bool = False  # False: skip a photo whose outputs all exist
     select: str = "drawn"  # which samples to keep: see colorize.selection
     draws: int | None = None  # how many to draw for "likely" and "diverse" (default 4 × num_samples)
+    # Photo name → hints (colorize.hints.read_hints_file): a path under IN_DIR, or a file name.
+    hints: dict[str, list] = field(default_factory=dict)
+    format: str = "png"  # a key of FORMATS
+    quality: int | None = None  # jpg and webp, 1–100; None: DEFAULT_QUALITY
+
+    def save_options(self) -> dict:
+        """Pillow's ``save`` keywords for this format."""
+        if self.format == "png":
+            return {"format": "PNG", "compress_level": PNG_COMPRESS_LEVEL}
+        quality = DEFAULT_QUALITY[self.format] if self.quality is None else self.quality
+        return {"format": "JPEG" if self.format == "jpg" else "WEBP", "quality": quality}
+
+    def hints_for(self, relative: str) -> list:
+        """The hints of the photo at ``relative`` (posix, under IN_DIR): by its path, else its name."""
+        return self.hints.get(relative, self.hints.get(relative.rsplit("/", 1)[-1], []))
+
+    def unmatched_hints(self, jobs: list[Job]) -> list[str]:
+        """The hint file's names that no photo of ``jobs`` has."""
+        names = {job.relative for job in jobs} | {job.relative.rsplit("/", 1)[-1] for job in jobs}
+        return sorted(set(self.hints) - names)
 
     def __post_init__(self):
         if (not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool)
@@ -96,6 +126,13 @@ class BatchOptions:
             raise BatchUsageError(str(err)) from None
         if draws > MAX_SAMPLES:
             raise BatchUsageError(f"draws must be at most {MAX_SAMPLES}, got {draws}")
+        if self.format not in FORMATS:
+            raise BatchUsageError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        if self.quality is not None:
+            if self.format == "png":
+                raise BatchUsageError("--quality is for jpg and webp; PNG is lossless")
+            if isinstance(self.quality, bool) or not isinstance(self.quality, int) or not 1 <= self.quality <= 100:
+                raise BatchUsageError(f"the quality must be an integer in [1, 100], got {self.quality!r}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +177,7 @@ class Job:
     targets: list[Path]
     problem: str | None = None
     unsupported: bool = False
+    relative: str = ""  # the source's path under IN_DIR, posix: what a hints file calls it
 
 
 @dataclass
@@ -182,10 +220,10 @@ def inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def output_paths(out_dir: Path, relative: Path, num_samples: int) -> list[Path]:
-    """``a/photo.jpg`` → ``OUT/a/photo_0.png`` … ``photo_{N-1}.png``."""
+def output_paths(out_dir: Path, relative: Path, num_samples: int, suffix: str = ".png") -> list[Path]:
+    """``a/photo.jpg`` → ``OUT/a/photo_0.png`` … ``photo_{N-1}.png`` (or another ``suffix``)."""
     folder = out_dir / relative.parent
-    return [folder / f"{relative.stem}_{n}.png" for n in range(num_samples)]
+    return [folder / f"{relative.stem}_{n}{suffix}" for n in range(num_samples)]
 
 
 def record_path(targets: list[Path]) -> Path:
@@ -193,7 +231,7 @@ def record_path(targets: list[Path]) -> Path:
     return targets[0].with_name(targets[0].name.rsplit("_", 1)[0] + ".json")
 
 
-def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
+def find_jobs(in_dir: Path, out_dir: Path, num_samples: int, suffix: str = ".png") -> list[Job]:
     """Every image under ``in_dir``, sorted by relative path, with its outputs.
 
     Symbolic links to folders are not followed (a link to ``.`` would loop
@@ -211,7 +249,9 @@ def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
         for name in files:
             source = Path(folder) / name
             if is_image_name(name):
-                jobs.append(Job(source, output_paths(out_dir, source.relative_to(in_dir), num_samples)))
+                relative = source.relative_to(in_dir)
+                jobs.append(Job(source, output_paths(out_dir, relative, num_samples, suffix),
+                                relative=relative.as_posix()))
             elif not name.startswith("."):  # hidden files (.DS_Store, editors' swap files) are no photos
                 jobs.append(Job(source, [], unsupported=True))
     jobs.sort(key=lambda job: job.source.parts)
@@ -225,10 +265,11 @@ def find_jobs(in_dir: Path, out_dir: Path, num_samples: int) -> list[Job]:
     return jobs
 
 
-def write_png_atomically(image: Image.Image, path: Path) -> None:
-    """Save ``image`` as PNG at ``path`` (:func:`colorize.atomic_write.atomic_file`)."""
+def write_png_atomically(image: Image.Image, path: Path, **save_options) -> None:
+    """Save ``image`` at ``path`` (:func:`colorize.atomic_write.atomic_file`): PNG, or the
+    format of ``save_options`` (Pillow's ``save`` keywords)."""
     with atomic_file(path) as file:
-        image.save(file, format="PNG")
+        image.save(file, **({"format": "PNG"} | save_options))
 
 
 def check_writable(out_dir: Path) -> None:
@@ -263,10 +304,10 @@ def prepare_output_folder(job: Job, in_root: Path) -> Path:
     return out_folder
 
 
-def write_output(image: Image.Image, target: Path) -> None:
+def write_output(image: Image.Image, target: Path, save_options: dict | None = None) -> None:
     """:func:`write_png_atomically`, its errors naming ``target`` (never the temporary file)."""
     try:
-        write_png_atomically(image, target)
+        write_png_atomically(image, target, **(save_options or {}))
     except OSError as err:
         message = f"cannot write {target}: {err.strerror or err}"
         raise (DiskError if err.errno in DISK_ERRNOS else PhotoError)(message) from None
@@ -280,6 +321,11 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
     height, width = rgb.shape[:2]
     lightness = lightness_of(rgb, colorizer.device)
     del rgb  # from here on only L (4 bytes a pixel) and the output exist at full size
+    hints = options.hints_for(job.relative)
+    try:
+        hint_map = colorizer.hint_map(hints, width, height)
+    except ValueError as err:
+        raise PhotoError(f"its hints: {err}") from None
     # One output buffer for all samples; its alpha plane, when the photo has one, is written once.
     out = np.empty((height, width, 3 if alpha is None else 4), dtype=np.uint8)
     if alpha is not None:
@@ -288,15 +334,21 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
     # A fresh seed is drawn here rather than inside the sampler, so the record can name it.
     seed = secrets.randbelow(2**63) if options.seed is None else options.seed
     samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, seed, out,
-                                     select=options.select, draws=options.draws)
-    outputs = []
+                                     select=options.select, draws=options.draws, hints=hint_map)
+    outputs, save_options = [], options.save_options()
+    if out.shape[2] == 4 and options.format == "jpg":
+        notes = [*notes, "JPEG has no alpha channel: the outputs are opaque"]
     for target, (pixels, bits) in zip(job.targets, samples):
-        write_output(Image.fromarray(pixels), target)
+        image = Image.fromarray(pixels)
+        write_output(image.convert("RGB") if options.format == "jpg" else image, target, save_options)
         outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
     record = {"source": job.source.name, "seed": seed, "temperature": options.temperature,
               "select": options.select, "draws": check_selection(options.select, options.num_samples,
                                                                  options.draws),
               "outputs": outputs}
+    if hints:
+        record["hints"] = [list(hint[:2]) + [hint[2] if isinstance(hint[2], str) else list(hint[2])]
+                           for hint in hints]
     try:
         write_bytes_atomically(record_path(job.targets), (json.dumps(record, indent=2) + "\n").encode())
     except OSError as err:
@@ -338,10 +390,15 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
     start = time.perf_counter()
     result = BatchResult()
     # Sharded after the overwrite check of find_jobs, so a name clash is reported by whichever shard holds it.
-    jobs = shard.take(find_jobs(in_dir, out_dir, options.num_samples))
+    jobs = find_jobs(in_dir, out_dir, options.num_samples, FORMATS[options.format])
+    unmatched = options.unmatched_hints(jobs)
+    jobs = shard.take(jobs)
     label = "colorizing" if shard.count == 1 else f"colorizing {shard.index}/{shard.count}"
     with interrupt_on_sigterm(), tqdm(total=len(jobs), desc=label, unit="photo",
                                       file=log, dynamic_ncols=True) as progress:
+        for name in unmatched:
+            progress.write(f"warning: the hints file names {name!r}, which is no photo under {in_dir}",
+                           file=log)
         try:
             for job in jobs:
                 outcome, lines = run_job(colorizer, job, options, in_root)

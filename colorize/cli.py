@@ -25,11 +25,13 @@ which records the seed, temperature, selection and each output's bits/dim (subfo
 are mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case; any other
 file gets one "skipped: ... not a supported image format" line. A photo whose N outputs
 all exist is skipped, so a rerun resumes, and so is one that another run into the same
-OUT_DIR is colorizing (its lock file is held). Outputs are PNG at the input's size
-(after EXIF rotation); an input with transparency gives RGBA outputs with its alpha. A
+OUT_DIR is colorizing (its lock file is held). Outputs are PNG (or --format jpg|webp)
+at the input's size (after EXIF rotation); an input with transparency gives RGBA
+outputs with its alpha (not in JPEG). A
 file that cannot be colorized is reported on one line and the batch goes on; a full or
 read-only OUT_DIR stops it. OUT_DIR may not be IN_DIR or inside it; nothing is written
-to IN_DIR.
+to IN_DIR. With --hints, photo.json also records the photo's hints, and a hint outside
+its photo fails that photo.
 
 exit status: 0 all done or skipped, 1 some file failed, 2 usage error (bad options,
 missing IN_DIR, OUT_DIR inside IN_DIR or not writable, no model), 130 interrupted.
@@ -90,10 +92,16 @@ def batch(args: argparse.Namespace) -> int:
                                 launched_shard)
     from colorize.colorizer import Colorizer
 
+    from colorize.hints import read_hints_file
+
     parser = args.parser
     try:
+        hints = read_hints_file(args.hints) if args.hints else {}
+    except ValueError as err:
+        parser.error(str(err))
+    try:
         options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite, args.select,
-                               args.draws)
+                               args.draws, hints, args.format, args.quality)
         check_folders(args.in_dir, args.out_dir)
         shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
@@ -106,10 +114,13 @@ def batch(args: argparse.Namespace) -> int:
         if torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count()}"
     try:
-        colorizer = Colorizer.from_pretrained(args.checkpoint, device=device)
+        colorizer = Colorizer.from_pretrained(args.checkpoint, device=device, threads=args.threads)
     except Exception as err:  # noqa: BLE001 -- any unloadable checkpoint is the user's to fix
         hint = "" if args.checkpoint else " (--checkpoint PATH names one)"
         parser.error(f"cannot load the colorizer: {err}{hint}")
+    if hints and not colorizer.model.config.hints:
+        parser.error("--hints: this model was trained without colour hints (train one with "
+                     "`python -m pipelines.train_colorizer --hints`)")
     try:
         with torchrun_group(launched_shard().count > 1):
             result = colorize_folder(colorizer, args.in_dir, args.out_dir, options, shard=shard)
@@ -166,11 +177,22 @@ def add_batch_parser(commands) -> None:
                                    "most different of --draws, from the most likely (default: %(default)s)")
     batch_parser.add_argument("--draws", type=positive_int, default=None, metavar="M",
                               help="samples drawn for --select likely or diverse (default: 4 × N)")
+    batch_parser.add_argument("--hints", default=None, metavar="FILE.json",
+                              help='colour hints: a JSON object mapping photo names (a path under IN_DIR, '
+                                   'or a file name) to lists of [x, y, "#rrggbb"], x and y in the photo\'s '
+                                   'own pixels')
     batch_parser.add_argument("--checkpoint", default=None, metavar="PATH",
                               help="checkpoint folder written by pipelines.train_colorizer "
                                    "(default: the model shipped with the package)")
     batch_parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                               help="auto: CUDA when present, else the CPU (default: %(default)s)")
+    batch_parser.add_argument("--format", choices=("png", "jpg", "webp"), default="png",
+                              help="output format (default: %(default)s, fast compression)")
+    batch_parser.add_argument("--quality", type=positive_int, default=None, metavar="Q",
+                              help="jpg and webp quality, 1-100 (default: 95 for jpg, 90 for webp)")
+    batch_parser.add_argument("--threads", type=positive_int, default=None, metavar="T",
+                              help="CPU threads of the large operations (backbone, refinement, merge); "
+                                   "the sampler's loop always runs on one (default: torch's, all cores)")
     batch_parser.add_argument("--overwrite", action="store_true",
                               help="colorize photos whose outputs already exist, replacing them")
     batch_parser.add_argument("--shard", default=None, metavar="I/N",

@@ -5,6 +5,7 @@
     images = colorizer.colorize("photo.jpg", num_samples=4, seed=0)
     for image in colorizer.iter_colorize("photo.jpg", num_samples=16):
         ...  # one full-size image at a time
+    images = colorizer.colorize("photo.jpg", hints=[(120, 80, "#c0392b")])  # this point is red
 
 The photo's own lightness L is kept at full resolution; only the chroma ab is
 predicted (PixColor, Guadarrama et al. 2017, Sec. 3), so every output has
@@ -22,13 +23,17 @@ import torch
 from PIL import Image
 
 from colorize.checkpoint import CONFIG_FILE, load_model
-from colorize.device import resolve_device
-from colorize.fullres import colorize_into, lightness_of_tensor
+from colorize.device import has_fast_bf16, resolve_device
+from colorize.fullres import colorize_into, lightness_of_tensor, luminance_of
+from colorize.hints import Hint, user_hint_map
 from colorize.image_io import ImageInput, load_image
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
 from colorize.selection import bits_per_value, check_selection, select_maps
+from colorize.threads import check_threads, torch_threads
 
+# The merge's L-only term (4 bytes a pixel) is kept for all of a photo's samples up to this size.
+LUMINANCE_CACHE_PIXELS = 16_000_000
 # The default model ships inside the package (docs/architecture.md, "Contracts").
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
 
@@ -68,15 +73,29 @@ class Colorization:
 
 
 class Colorizer:
-    """A trained PixColor model, ready to colorize. Build it with :meth:`from_pretrained`."""
+    """A trained PixColor model, ready to colorize. Build it with :meth:`from_pretrained`.
 
-    def __init__(self, model: PixColor, device: torch.device):
+    ``threads``: the CPU threads of the large operations (backbone, refinement,
+    full-resolution merge); None leaves torch's setting (all cores). The
+    sampler's loop always runs on one (:mod:`colorize.threads`).
+    ``refine_bf16``: the refinement network under bfloat16 autocast; None: where
+    it is fast (:func:`colorize.device.has_fast_bf16`). Its weights are kept in
+    channels-last layout, which the CPU's convolutions run faster.
+    """
+
+    def __init__(self, model: PixColor, device: torch.device, threads: int | None = None,
+                 refine_bf16: bool | None = None):
         self.model = model.to(device).eval()
+        self.model.refinement.to(memory_format=torch.channels_last)
         self.device = device
+        self.threads = check_threads(threads)
+        self.refine_bf16 = has_fast_bf16(device) if refine_bf16 is None else bool(refine_bf16)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, device: str = "auto") -> Colorizer:
-        """Load a checkpoint folder written by ``pipelines.train_colorizer``; None: the shipped model."""
+    def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
+                        threads: int | None = None) -> Colorizer:
+        """Load a checkpoint folder written by ``pipelines.train_colorizer``; None: the shipped model.
+        ``threads``: see the class docstring."""
         path = DEFAULT_MODEL_DIR if path is None else Path(path)
         if not (path / CONFIG_FILE).is_file():
             if path == DEFAULT_MODEL_DIR:
@@ -89,7 +108,7 @@ class Colorizer:
         model, config = load_model(path, resolved)
         if not isinstance(model, PixColor):
             raise ValueError(f"{path} holds a {config['model']} model, not a pixcolor colorizer")
-        return cls(model, resolved)
+        return cls(model, resolved, threads)
 
     @torch.no_grad()
     def draw_chroma(
@@ -101,23 +120,37 @@ class Colorizer:
         progress: bool = False,
         select: str = "drawn",
         draws: int | None = None,
+        hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """L (1, 1, H, W) in [0, 100] → the N kept of M drawn maps, in the order ``select`` gives:
         (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28), bits per value (N,)).
 
-        ``select`` and ``draws`` (M): see :mod:`colorize.selection`.
+        ``select`` and ``draws`` (M): see :mod:`colorize.selection`. ``hints``: None or
+        a hint map (1, 3, S, S) (:func:`colorize.hints.user_hint_map`); the bits are then
+        the likelihood given the hints too.
         """
         size = self.model.config.working_size
         draws = check_selection(select, num_samples, draws)
-        # 1–2. Condition on the gray image and sample M low-res chroma maps
-        # from the conditional PixelCNN, one batch, each with its exact likelihood.
-        log_prob = torch.zeros(draws, dtype=torch.float64, device=self.device)
-        bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob)
-        bits = bits_per_value(log_prob, 2 * LOWRES_SIZE * LOWRES_SIZE).cpu()
-        keep = select_maps(bins, bits, num_samples, select)
-        bins, bits = bins[keep], bits[keep]
-        # 3. Refine only the kept ones to the working resolution against the gray image's edges.
-        return self.model.refine(resize(lightness, size, size), bins), bins, bits
+        with torch_threads(self.threads):
+            # 1–2. Condition on the gray image (and the hints) and sample M low-res chroma
+            # maps from the conditional PixelCNN, one batch, each with its exact likelihood.
+            log_prob = torch.zeros(draws, dtype=torch.float64, device=self.device)
+            bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob, hints)
+            bits = bits_per_value(log_prob, 2 * LOWRES_SIZE * LOWRES_SIZE).cpu()
+            keep = select_maps(bins, bits, num_samples, select)
+            bins, bits = bins[keep], bits[keep]
+            # 3. Refine only the kept ones to the working resolution against the gray image's edges.
+            ab_work = self.model.refine(resize(lightness, size, size), bins, hints, bf16=self.refine_bf16)
+            return ab_work, bins, bits
+
+    def hint_map(self, hints: list[Hint] | None, width: int, height: int) -> torch.Tensor | None:
+        """User hints on a width × height photo → the model's hint map (1, 3, S, S), or None
+        for none; a clear ValueError for a bad point or colour, or a model without hint inputs."""
+        hint_map = user_hint_map(hints, width, height, self.model.config.working_size, self.device)
+        if hint_map is not None and not self.model.config.hints:
+            raise ValueError("this model was trained without colour hints; use one trained with "
+                             "`python -m pipelines.train_colorizer --hints` (the shipped model is)")
+        return hint_map
 
     @torch.no_grad()
     def sample_chroma(
@@ -134,8 +167,10 @@ class Colorizer:
 
     def iter_samples(self, lightness: torch.Tensor, num_samples: int = 4, temperature: float = 1.0,
                      seed: int | None = None, out: np.ndarray | None = None, progress: bool = False,
-                     select: str = "drawn", draws: int | None = None) -> Iterator[tuple[np.ndarray, float]]:
+                     select: str = "drawn", draws: int | None = None,
+                     hints: torch.Tensor | None = None) -> Iterator[tuple[np.ndarray, float]]:
         """The colorizations of L (1, 1, H, W), one (uint8 (H, W, 3) image, bits per value) at a time.
+        ``hints``: None or a hint map from :meth:`hint_map`.
 
         4. Each is joined with the photo's own L at full resolution, in strips
         (:mod:`colorize.fullres`). With ``out`` (uint8 (H, W, 3), or (H, W, 4)
@@ -144,15 +179,21 @@ class Colorizer:
         is a new array.
         """
         ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
-                                            progress, select, draws)
+                                            progress, select, draws, hints)
         height, width = lightness.shape[-2:]
+        luminance = None  # above the cap, each band computes its own: memory stays at L plus one output
+        if height * width <= LUMINANCE_CACHE_PIXELS:
+            with torch_threads(self.threads):
+                luminance = luminance_of(lightness)  # the merge's L-only term, once for all samples
         for n in range(num_samples):
             buffer = np.empty((height, width, 3), dtype=np.uint8) if out is None else out
-            yield colorize_into(buffer, lightness, ab_work[n:n + 1]), float(bits[n])
+            with torch_threads(self.threads):
+                colorize_into(buffer, lightness, ab_work[n:n + 1], luminance=luminance)
+            yield buffer, float(bits[n])
 
     def iter_colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                              seed: int | None = None, select: str = "drawn", draws: int | None = None,
-                             progress: bool = False) -> Iterator[Colorization]:
+                             progress: bool = False, hints: list[Hint] | None = None) -> Iterator[Colorization]:
         """The colorizations of :meth:`colorize_scored`, one full-size image at a time.
 
         The arguments are checked, and the photo read, before this returns.
@@ -162,13 +203,14 @@ class Colorizer:
         # L by bands of rows: kornia's Lab conversion of a whole 50-megapixel
         # photo would hold several float copies of it at once.
         lightness = lightness_of_tensor(load_image(image), self.device)  # (1, 1, H, W)
+        hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])
         samples = self.iter_samples(lightness, num_samples, temperature, seed, progress=progress,
-                                    select=select, draws=draws)
+                                    select=select, draws=draws, hints=hint_map)
         return (Colorization(Image.fromarray(pixels), bits) for pixels, bits in samples)
 
     def colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                         seed: int | None = None, select: str = "drawn", draws: int | None = None,
-                        progress: bool = False) -> list[Colorization]:
+                        progress: bool = False, hints: list[Hint] | None = None) -> list[Colorization]:
         """``num_samples`` colorizations of ``image``, each with the decoder's bits per value.
 
         ``select``: "drawn" (the order drawn), "likely" (the ``num_samples``
@@ -179,13 +221,15 @@ class Colorizer:
         ``num_samples=draws`` gives. Only the kept samples are refined and
         brought to full resolution. The other arguments: :meth:`colorize`.
         """
-        return list(self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress))
+        return list(self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws,
+                                              progress, hints))
 
     def iter_colorize(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                       seed: int | None = None, progress: bool = False, select: str = "drawn",
-                      draws: int | None = None) -> Iterator[Image.Image]:
+                      draws: int | None = None, hints: list[Hint] | None = None) -> Iterator[Image.Image]:
         """The ``num_samples`` colorizations of :meth:`colorize`, one full-size image at a time."""
-        scored = self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress)
+        scored = self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress,
+                                           hints)
         return (colorization.image for colorization in scored)
 
     def colorize(
@@ -197,6 +241,7 @@ class Colorizer:
         progress: bool = False,
         select: str = "drawn",
         draws: int | None = None,
+        hints: list[Hint] | None = None,
     ) -> list[Image.Image]:
         """``num_samples`` RGB colorizations of ``image`` at its own size.
 
@@ -206,5 +251,13 @@ class Colorizer:
         ``seed`` gives the same images; None draws a fresh one. ``select`` and
         ``draws``: see :meth:`colorize_scored`. For many samples of a large
         photo, :meth:`iter_colorize` holds one at a time.
+
+        ``hints``: colours the user fixes, ``[(x, y, colour), ...]``; ``x, y``
+        the column and row in the image's own pixels, ``colour`` "#rrggbb" or
+        (r, g, b) in 0–255. A hint fixes the chroma (ab) of its colour around
+        that point; the lightness stays the photo's own. Every sample honours
+        the hints and differs elsewhere; the same seed with other hints shows
+        what they change. Needs a model trained with hints (the shipped one).
         """
-        return list(self.iter_colorize(image, num_samples, temperature, seed, progress, select, draws))
+        return list(self.iter_colorize(image, num_samples, temperature, seed, progress, select, draws,
+                                       hints))

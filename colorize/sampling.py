@@ -84,6 +84,7 @@ def sample_naive(
     num_steps: int | None = None,
     log_prob: torch.Tensor | None = None,
     context: torch.Tensor | None = None,
+    fixed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gumbel noise (B, H·W·C, K) → classes (B, C, height, width), one forward pass per value.
 
@@ -91,7 +92,7 @@ def sample_naive(
     rest left at class 0. Every step costs the same, so a benchmark can time
     a prefix and extrapolate. ``log_prob`` (B,): as in :func:`sample`.
     ``context`` (B, H·W·C), raster order: noise added to each drawn value
-    where the model reads it (:func:`draw_noise`).
+    where the model reads it (:func:`draw_noise`). ``fixed``: as in :func:`sample`.
     """
     device = noise.device
     dtype = next(model.parameters()).dtype
@@ -113,7 +114,10 @@ def sample_naive(
                 x = (classes_to_unit(classes, k) + read_noise).to(dtype)
                 logits = model(x) if cond is None else model(x, cond)
                 step_logits = logits[:, :, c, i, j]
-                classes[:, c, i, j] = sample_from_logits(step_logits, temperature, per_step[step])
+                drawn = sample_from_logits(step_logits, temperature, per_step[step])
+                if fixed is not None:
+                    drawn = torch.where(fixed[:, c, i, j] >= 0, fixed[:, c, i, j], drawn)
+                classes[:, c, i, j] = drawn
                 if log_prob is not None:
                     log_prob += torch.log_softmax(step_logits.float(), 1).gather(
                         1, classes[:, c, i, j, None])[:, 0]
@@ -121,6 +125,26 @@ def sample_naive(
                 steps.update()
     steps.close()
     return classes
+
+
+def repeat_cond(cond, repeats: int):
+    """A cond (a tensor, a dict of them, or None) with each row repeated ``repeats`` times, image-major."""
+    if cond is None or repeats == 1:
+        return cond
+    if isinstance(cond, dict):
+        return {key: value.repeat_interleave(repeats, dim=0) for key, value in cond.items()}
+    return cond.repeat_interleave(repeats, dim=0)
+
+
+def cond_rows(model, cond, batch_size: int) -> int:
+    """How many distinct conds ``cond`` holds (G); each serves batch_size / G consecutive samples."""
+    if cond is None or not hasattr(model, "split_cond"):
+        return batch_size
+    vector, cond_map = model.split_cond(cond)
+    rows = (vector if vector is not None else cond_map).shape[0]
+    if rows < 1 or batch_size % rows:
+        raise ValueError(f"cond has {rows} rows; batch_size {batch_size} must be a multiple of them")
+    return rows
 
 
 def sample(
@@ -135,16 +159,25 @@ def sample(
     progress: bool = False,
     log_prob: torch.Tensor | None = None,
     context_noise: float = 0.0,
+    fixed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The one sampling entry point: classes (batch_size, C, height, width), long.
 
-    ``cond``: what ``model(x, cond)`` takes, with batch size ``batch_size``.
+    ``cond``: what ``model(x, cond)`` takes, with batch size ``batch_size``, or
+    with G rows, G dividing batch_size, each the cond of batch_size / G
+    consecutive samples (the N samples of one image): the cached sampler then
+    projects each distinct cond once (the naive one repeats it).
     ``generator``: seeds the draws; a CPU generator gives the same samples on
     any device. ``method``: one of :data:`SAMPLING_METHODS`. ``log_prob``: a
     (batch_size,) tensor to which each sample's log-likelihood under the
     model (nats, at temperature 1 whatever ``temperature`` drew it) is added.
     ``context_noise``: the standard deviation of the noise the model was
-    trained with on its context (module docstring); 0 for none.
+    trained with on its context (module docstring); 0 for none. ``fixed``:
+    None, or classes (batch_size, C, height, width) with −1 where the value is
+    free: a value ≥ 0 is taken instead of the draw (its noise is still used
+    up, so the other values' draws do not move), and what comes after it in
+    raster order is drawn given it, as an observed value; ``log_prob`` counts
+    its probability too.
     """
     if method not in SAMPLING_METHODS:
         raise ValueError(f"unknown sampling method {method!r}; available: {SAMPLING_METHODS}")
@@ -159,16 +192,20 @@ def sample(
             f"{type(model).__name__} has no cached sampler (only the Gated PixelCNN has); "
             "use method='naive'"
         )
+    rows = cond_rows(model, cond, batch_size)
     device = next(model.parameters()).device
+    if fixed is not None and fixed.shape != (batch_size, model.num_channels, height, width):
+        raise ValueError(f"fixed must be (batch_size, C, height, width) = "
+                         f"{(batch_size, model.num_channels, height, width)}, got {tuple(fixed.shape)}")
     noise, context = draw_noise(batch_size, height * width * model.num_channels, model.num_classes,
                                 generator, device, context_noise)
     was_training = model.training
     model.eval()
     try:
         if method == "naive":
-            return sample_naive(model, noise, height, width, cond, temperature, progress, log_prob=log_prob,
-                                context=context)
+            return sample_naive(model, noise, height, width, repeat_cond(cond, batch_size // rows),
+                                temperature, progress, log_prob=log_prob, context=context, fixed=fixed)
         return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress,
-                                             log_prob=log_prob, context=context)
+                                             log_prob=log_prob, context=context, fixed=fixed)
     finally:
         model.train(was_training)

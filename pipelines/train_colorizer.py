@@ -11,6 +11,13 @@ PixColor (Guadarrama et al. 2017), Sec. 3:
 * ``--stage refine`` trains the refinement network with an L1 loss on the
   ground truth's own low-res bins, never on samples (Sec. 3.3).
 
+``--hints`` gives a model trained without them its colour-hint inputs
+(:mod:`colorize.hints`), zero at first, typically with ``--init-from`` a
+trained colorizer. A model with hint inputs trains both stages on hints
+simulated from each crop's ground truth, as Zhang et al. 2017 simulate a user
+(none for a quarter of the crops), and reports its validation metric both
+without hints and with fixed simulated ones (``val_<metric>_hints``).
+
 Both stages write into the same RUN_DIR (``model.safetensors`` +
 ``config.json`` rebuild the whole colorizer); each keeps its optimizer state
 and log in ``RUN_DIR/<stage>/`` and resumes on its own. At every checkpoint a
@@ -40,6 +47,7 @@ import torch.nn.functional as F
 
 from colorize.checkpoint import CONFIG_FILE, load_model
 from colorize.color import AB_SCALE, NUM_AB_BINS, gray_rgb, rgb_from
+from colorize.hints import simulate_hints
 from colorize.models import build_model
 from colorize.models.conditioning import BACKBONE_SIZE, BACKBONES
 from colorize.models.pixcolor import PRESETS, PixColor
@@ -56,23 +64,28 @@ METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", 
 
 
 def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor],
-                 context_noise: float = 0.0):
+                 context_noise: float = 0.0, hint_generator: torch.Generator | None = None):
     """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float).
 
     ``context_noise`` (decoder stage, training only): the standard deviation
     of the noise on the decoder's teacher-forced inputs; the metric is then
     the loss on noisy context, while validation always scores clean context.
+    ``hint_generator`` (colorizer stages of a model with hint inputs): draws
+    the simulated hints of each crop; None scores the crops without hints.
     """
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
+    hints = None
+    if stage in ("decoder", "refine") and hint_generator is not None:
+        hints = simulate_hints(ab, hint_generator)
     if stage == "decoder":
-        loss = model.decoder_loss(lightness, bins, context_noise)
+        loss = model.decoder_loss(lightness, bins, context_noise, hints)
         return loss, loss.item() / math.log(2)
     if stage == "unconditional":
         loss = model.loss(bins)
         return loss, loss.item() / math.log(2)
     if stage == "refine":
-        loss = model.refinement_loss(lightness, bins, ab)
+        loss = model.refinement_loss(lightness, bins, ab, hints)
         return loss, loss.item() * AB_SCALE  # mean |error| in ab units
     ab_low = F.avg_pool2d(ab, ab.shape[-1] // bins.shape[-1])
     loss = model.loss(lightness, ab_low)
@@ -80,12 +93,14 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
 
 
 @torch.no_grad()
-def validation_metric(model, stage: str, dataset, batch_size: int) -> float:
-    """The stage's metric averaged over the validation crops (all batches weighted by size)."""
+def validation_metric(model, stage: str, dataset, batch_size: int, hint_seed: int | None = None) -> float:
+    """The stage's metric averaged over the validation crops (all batches weighted by size);
+    with ``hint_seed``, on hints simulated from that seed (the same at every evaluation)."""
     total, count = 0.0, 0
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    hint_generator = None if hint_seed is None else torch.Generator().manual_seed(hint_seed)
     for batch in loader:
-        _, value = batch_losses(model, stage, batch)
+        _, value = batch_losses(model, stage, batch, hint_generator=hint_generator)
         total, count = total + value * len(batch["l"]), count + len(batch["l"])
     return total / count
 
@@ -131,6 +146,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--context-noise", type=float, default=0.0,
                         help="decoder stage: Gaussian noise (std, inputs in [-1, 1]) on the teacher-forced "
                              "context, against colour drift when sampling; 0.1 is about 1.5 bins")
+    parser.add_argument("--hints", action="store_true",
+                        help="add colour-hint inputs (zero at first) to a model without them, and train "
+                             "on simulated hints; a model that has them always trains on hints")
     parser.add_argument("--init-from", default=None,
                         help="a checkpoint folder whose weights (and model config) a new run starts "
                              "from, with a fresh optimizer and schedule; ignored when --out holds a model")
@@ -192,6 +210,13 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     if args.stage == "decoder":
         # Stored in the model's config: its sampler reads draws with the same noise.
         model.config.context_noise = args.context_noise
+    if args.hints and not staged:
+        raise SystemExit(f"--hints is for the colorizer's stages, not stage {args.stage}")
+    if args.hints and not model.config.hints:
+        model.add_hint_inputs()
+    with_hints = staged and model.config.hints
+    # Each rank draws its own crops' hints; on the CPU, so any device gives the same.
+    hint_generator = torch.Generator().manual_seed(args.seed * 1000 + ranks.rank) if with_hints else None
     size = run_info["data"]["size"]
     min_scale = run_info["data"]["min_scale"]
     train_set = colorizer_crops(args.data, "train", train=True, size=size, min_scale=min_scale,
@@ -219,13 +244,16 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
         metrics = {}
         if val_set is not None:
             metrics[f"val_{metric}"] = validation_metric(model, args.stage, val_set, args.batch_size)
+            if with_hints:
+                metrics[f"val_{metric}_hints"] = validation_metric(model, args.stage, val_set,
+                                                                   args.batch_size, hint_seed=0)
         if staged and args.grid_images > 0 and args.grid_samples > 0:
             rows = sample_rows(model, grid_set, args.grid_images, args.grid_samples, args.seed)
             write_grid(state_dir / f"grid_{trainer.step:06d}.png", rows)
         return metrics
 
     def loss_fn(model, batch):
-        loss, value = batch_losses(model, args.stage, batch, args.context_noise)
+        loss, value = batch_losses(model, args.stage, batch, args.context_noise, hint_generator)
         return loss, {metric: value}
 
     config = TrainerConfig(

@@ -487,7 +487,7 @@ def test_a_disk_that_fills_up_names_the_output_and_stops_the_run(tmp_path, check
     for name in ("a.png", "b.png"):
         Image.fromarray(smooth_rgb(8, 12)).save(in_dir / name)
 
-    def no_space(image, path):
+    def no_space(image, path, **save_options):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(batch, "write_png_atomically", no_space)

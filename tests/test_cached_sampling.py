@@ -137,6 +137,74 @@ def test_a_batch_of_two_is_two_batches_of_one(method, context_noise):
     assert not torch.equal(apart[0], apart[1])
 
 
+@pytest.mark.parametrize("setup", ["conditional_map", "conditional_vector_and_map"])
+def test_one_cond_per_image_draws_what_the_repeated_cond_draws(setup):
+    """The cached sampler projects each image's cond once for its N samples; the samples, and
+    their likelihoods, are those of the cond repeated N times, and of naive sampling."""
+    model = gated(**SETUPS[setup])
+    cond = make_cond(model, 2, seed=8)  # two images
+    repeated = {key: value.repeat_interleave(3, dim=0) for key, value in cond.items()}
+    results = []
+    for method, given in (("cached", cond), ("cached", repeated), ("naive", cond), ("naive", repeated)):
+        log_prob = torch.zeros(6, dtype=torch.float64)
+        drawn = sample(model, 6, 4, 5, cond=given, generator=torch.Generator().manual_seed(9), method=method,
+                       log_prob=log_prob, context_noise=0.1)
+        results.append((drawn, log_prob))
+    for drawn, log_prob in results[1:]:
+        assert torch.equal(drawn, results[0][0])
+        torch.testing.assert_close(log_prob, results[0][1])
+    assert not torch.equal(results[0][0][0], results[0][0][3])  # the two images' samples differ
+    with pytest.raises(ValueError, match="multiple"):
+        sample(model, 5, 2, 2, cond=cond)
+
+
+def test_fixed_values_are_taken_the_same_way_by_both_samplers():
+    """Fixed values replace the draws; the rest are drawn given them, naive and cached alike,
+    and the free values before the first fixed one are exactly those drawn without any."""
+    model = gated(**SETUPS["conditional_map"])
+    cond = make_cond(model, 2, seed=3)
+    fixed = torch.full((2, 2, 4, 5), -1, dtype=torch.long)
+    fixed[0, :, 2, 3] = torch.tensor([5, 30])
+    fixed[1, 1, 1, 0] = 7
+    runs = []
+    for method in ("naive", "cached"):
+        log_prob = torch.zeros(2, dtype=torch.float64)
+        runs.append((sample(model, 2, 4, 5, cond=cond, generator=torch.Generator().manual_seed(4), method=method,
+                            log_prob=log_prob, context_noise=0.1, fixed=fixed), log_prob))
+    (naive, naive_lp), (cached, cached_lp) = runs
+    assert torch.equal(naive, cached)
+    torch.testing.assert_close(naive_lp, cached_lp)
+    assert naive[0, 0, 2, 3] == 5 and naive[0, 1, 2, 3] == 30 and naive[1, 1, 1, 0] == 7
+    free = sample(model, 2, 4, 5, cond=cond, generator=torch.Generator().manual_seed(4), context_noise=0.1)
+    order = lambda x: x.permute(0, 2, 3, 1).reshape(2, -1)  # raster and channel order
+    assert torch.equal(order(cached)[0, :2 * 5 * 2 + 3 * 2], order(free)[0, :2 * 5 * 2 + 3 * 2])
+    assert not torch.equal(cached, free)
+    with pytest.raises(ValueError, match="fixed must be"):
+        sample(model, 2, 4, 5, cond=cond, fixed=fixed[:, :1])
+
+
+def test_the_sampling_loop_runs_on_one_thread_and_restores_the_setting(monkeypatch):
+    model = gated(**SETUPS["conditional_map"])
+    seen = []
+    original = torch.addmm
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sampler = model.cached_sampler()
+        monkeypatch.setattr(torch, "addmm", spy)
+        noise, _ = draw_noise(2, 3 * 3 * 2, 32, torch.Generator().manual_seed(0))
+        sampler.sample(noise, 3, 3, make_cond(model, 2, seed=1))
+        assert seen[0] == 2 and set(seen[1:]) == {1}  # the conditioning matmul first, then the loop
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_seeds_and_low_temperature():
     model = gated(**SETUPS["unconditional_ab"])
     first, again, other = (sample(model, 2, 4, 4, generator=torch.Generator().manual_seed(s))

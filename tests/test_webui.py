@@ -14,6 +14,7 @@ The browser test saves a screenshot of the page. It overwrites the README's
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 from pathlib import Path
@@ -60,7 +61,11 @@ def server(tmp_path_factory, examples_dir):
     if checkpoint is None:
         torch.manual_seed(0)
         checkpoint = tmp_path_factory.mktemp("tiny_colorizer")
-        save_model(checkpoint, PixColor.from_preset("tiny"))
+        model = PixColor.from_preset("tiny", hints=True)
+        with torch.no_grad():  # as if trained: the hints reach the output
+            model.refinement.stem_hints.weight.normal_(0, 1.0)
+            model.refinement.out.weight.normal_(0, 0.05)
+        save_model(checkpoint, model)
     colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
     app = launch(build_app(colorizer, examples_dir=examples_dir), port=free_port(), block=False, quiet=True)
     yield app.local_url.rstrip("/")
@@ -171,6 +176,29 @@ def test_browser_upload_colorize_download(page, photo, tmp_path):
     assert Image.open(download.value.path()).size == size
 
 
+def test_browser_hints_are_placed_by_clicks_and_removed(page, photo):
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    wait_for_gray_photo(page)
+    view = page.locator("#hint-view img").first
+    view.wait_for()
+    hints = page.locator("#hints textarea").first
+    box = view.bounding_box()
+    # A click at three quarters across and halfway down marks that pixel of the photo.
+    view.click(position={"x": 0.75 * box["width"], "y": 0.5 * box["height"]})
+    page.wait_for_function("() => document.querySelector('#hints textarea').value.length > 0")
+    (x, y, colour), = json.loads(hints.input_value())
+    assert abs(x - 0.75 * WIDTH) <= 1.5 and abs(y - 0.5 * HEIGHT) <= 1.5 and colour == webui_app.DEFAULT_HINT_COLOUR
+    view.click(position={"x": 0.25 * box["width"], "y": 0.25 * box["height"]})
+    page.wait_for_function("() => JSON.parse(document.querySelector('#hints textarea').value).length == 2")
+    # The view shows the points: the photo is gray, the dots are not.
+    rgb = pixels(fetch(page, view.get_attribute("src")))
+    assert (np.abs(rgb[..., 0] - rgb[..., 1]) > 40).any()
+    page.locator("#hint-remove-last").click()
+    page.wait_for_function("() => JSON.parse(document.querySelector('#hints textarea').value).length == 1")
+    page.locator("#hint-remove-all").click()
+    page.wait_for_function("() => document.querySelector('#hints textarea').value === ''")
+
+
 def test_browser_example_and_bad_upload(page, tmp_path):
     # Clicking a sample photo loads its gray into the photo box.
     page.locator("img[src*='chelsea']").first.click()
@@ -195,10 +223,10 @@ def client(server, tmp_path_factory):
     return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
-def call(client, photo, samples=2, temperature=1.0, seed="", pick="as drawn"):
+def call(client, photo, samples=2, temperature=1.0, seed="", pick="as drawn", hints=""):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(photo)), samples, temperature, seed, pick, api_name="/colorize")
+    return client.predict(handle_file(str(photo)), samples, temperature, seed, pick, hints, api_name="/colorize")
 
 
 def bits_of(caption: str) -> float:
@@ -229,6 +257,8 @@ def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
         (dict(seed="-1"), "seed", "the seed must lie in [0, 4294967295], got -1"),
         (dict(samples=17), "num_samples", "the number of samples must be a whole number from 1 to 16, got 17"),
         (dict(temperature=0), "temperature", "the temperature must be a number from 0.1 to 2, got 0"),
+        (dict(hints="[[1, 2]]"), "hints", 'the hints, hint 0: expected [x, y, "#rrggbb"], got [1, 2]'),
+        (dict(hints="[[1, 2, 'red']]"), "hints", "the hints must be JSON"),
     ],
 )
 def test_api_bad_arguments_are_refused_field_by_field(client, photo, kwargs, field, message):
@@ -239,6 +269,27 @@ def test_api_bad_arguments_are_refused_field_by_field(client, photo, kwargs, fie
         call(client, photo, **kwargs)
     assert f"- {field}: {message}" in str(err.value)
     assert str(err.value).count("\n- ") == 1
+
+
+def test_api_hints_steer_the_colorization(client, photo):
+    plain, _ = call(client, photo, samples=1, seed="3")
+    hinted, _ = call(client, photo, samples=1, seed="3", hints='[[10, 10, "#00ff00"]]')
+    assert not np.array_equal(pixels(Image.open(plain[0]["image"])), pixels(Image.open(hinted[0]["image"])))
+    again, _ = call(client, photo, samples=1, seed="3", hints="")
+    assert np.array_equal(pixels(Image.open(plain[0]["image"])), pixels(Image.open(again[0]["image"])))
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=rf"\(99, 0\) is outside the {WIDTH}×{HEIGHT} photo"):
+        call(client, photo, samples=1, seed="3", hints='[[99, 0, "#00ff00"]]')
+
+
+def test_hint_helpers():
+    assert webui_app.picked_colour("rgba(255, 0, 16, 1)") == "#ff0010"
+    assert webui_app.picked_colour("#ABCDEF") == "#abcdef"
+    points = [(1, 2, "#ff0000"), (3.5, 4, (0, 1, 2))]
+    assert webui_app.parse_hints_text(webui_app.hints_text(points)) == points
+    view = Image.new("L", (100, 50))
+    assert webui_app.view_to_photo([99, 49], view, 400, 200) == (398, 198)
 
 
 def test_api_non_image_upload_is_a_clear_error(client, tmp_path):
@@ -263,7 +314,7 @@ def raw_call(server: str, payload: dict) -> str:
     import urllib.error
     import urllib.request
 
-    body = json.dumps({"data": [payload, 1, 1.0, "1", "as drawn"]}).encode()
+    body = json.dumps({"data": [payload, 1, 1.0, "1", "as drawn", ""]}).encode()
     request = urllib.request.Request(f"{server}/gradio_api/call/colorize", data=body,
                                      headers={"Content-Type": "application/json"})
     try:
@@ -334,7 +385,7 @@ def test_api_most_likely_pick_is_sorted_and_more_like_this_is_cooler(client, pho
     assert bits == sorted(bits)
     drawn, _ = call(client, photo, samples=12, seed="5")  # the 12 draws "most likely" chose from
     assert bits == pytest.approx(sorted(bits_of(item["caption"]) for item in drawn)[:3], abs=1e-3)
-    gallery, seed, temperature = client.predict(handle_file(str(photo)), 2, 1.0, "5", "as drawn",
+    gallery, seed, temperature = client.predict(handle_file(str(photo)), 2, 1.0, "5", "as drawn", "",
                                                 api_name="/more_like_this")
     assert seed == "5" and temperature == 0.6 and len(gallery) == 2
     cool, _ = call(client, photo, samples=2, temperature=0.6, seed="5")
@@ -346,7 +397,7 @@ def test_more_like_this_before_any_run_is_refused_on_the_seed_box(client, photo)
     from gradio_client.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="seed_shown: Colorize first"):
-        client.predict(handle_file(str(photo)), 2, 1.0, "", "as drawn", api_name="/more_like_this")
+        client.predict(handle_file(str(photo)), 2, 1.0, "", "as drawn", "", api_name="/more_like_this")
 
 
 def test_the_photo_box_never_fetches_a_url():

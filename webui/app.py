@@ -2,6 +2,11 @@
 
     python -m webui [--checkpoint RUN_DIR]        # then open http://127.0.0.1:7860
 
+With a model trained with colour hints (the shipped one), a click on the
+hint view places a point of the chosen colour; the points are listed, as
+JSON, in the hints box, where they can be edited or removed, and every
+colorization honours them (``Colorizer.colorize(hints=...)``).
+
 Thin by design (docs/architecture.md): every colorization is one ``Colorizer.colorize``
 call. This module only turns the page's controls into its arguments, and its
 errors into one-line messages. It works with no internet: analytics, the
@@ -23,6 +28,7 @@ import argparse
 import atexit
 import ctypes
 import gc
+import json
 import logging
 import os
 import re
@@ -58,6 +64,7 @@ from PIL import Image  # noqa: E402
 from colorize.color import gray_rgb  # noqa: E402
 from colorize.colorizer import Colorizer  # noqa: E402
 from colorize.device import DEVICE_CHOICES  # noqa: E402
+from colorize.hints import draw_hints, parse_colour, parse_hint_list  # noqa: E402
 from colorize.fullres import STRIP_PIXELS, lightness_of  # noqa: E402
 from colorize.image_io import (  # noqa: E402
     ImageTooLarge,
@@ -96,6 +103,9 @@ MAX_PIXELS = MAX_MEGAPIXELS * 1_000_000  # every decode of the page goes through
 EXAMPLES = ("chelsea", "coffee", "astronaut", "rocket")
 DEFAULT_EXAMPLES_DIR = PRIVATE_DIR / "examples"
 GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
+# The hint view shows the photo this many pixels on its longer side; clicks are scaled back.
+HINT_VIEW_SIDE = 768
+DEFAULT_HINT_COLOUR = "#c83232"
 
 
 def file_stem(payload: dict) -> str:
@@ -229,6 +239,64 @@ def gray_version(path: str) -> Image.Image:
     return Image.fromarray(gray, mode="L")
 
 
+def parse_hints_text(text: str | None) -> list:
+    """The hints box's JSON, ``[[x, y, "#rrggbb"], ...]``, as a list; blank is none."""
+    text = "" if text is None else str(text).strip()
+    if not text:
+        return []
+    try:
+        return parse_hint_list(json.loads(text), "the hints")
+    except json.JSONDecodeError:
+        raise gr.Error('the hints must be JSON: [[x, y, "#rrggbb"], ...], as a click writes them') from None
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+
+
+def hints_text(hints: list) -> str:
+    """The hints box's text for ``hints``: one point per line."""
+    if not hints:
+        return ""
+    rows = [json.dumps([x, y, colour if isinstance(colour, str) else list(colour)]) for x, y, colour in hints]
+    return "[" + ",\n ".join(rows) + "]"
+
+
+def picked_colour(value: str | None) -> str:
+    """The colour picker's value ("#rrggbb", or "rgb(r, g, b)"/"rgba(...)" in some browsers) as "#rrggbb"."""
+    text = str(value or "").strip()
+    match = re.fullmatch(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*[\d.]+\s*)?\)", text)
+    if match:
+        text = "#" + "".join(f"{min(255, round(float(v))):02x}" for v in match.groups())
+    try:
+        r, g, b = parse_colour(text)
+    except ValueError as err:
+        raise gr.Error(f"the hint colour: {err}") from None
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def photo_view(path: str) -> tuple[Image.Image, int, int]:
+    """The photo upright, as the colorizer sees it, in gray with its longer side
+    ``HINT_VIEW_SIDE``; and its full (width, height).
+
+    A small photo is enlarged too: Gradio maps a click on an image shown larger than
+    its own size as if it were shown at that size, off to the side.
+    """
+    with open_image(path, MAX_PIXELS) as img:
+        img.load()
+        view = pil_to_rgb(img).convert("L")
+    width, height = view.size
+    scale = HINT_VIEW_SIDE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return view.resize(size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS), width, height
+
+
+def view_to_photo(view_xy, view: Image.Image, width: int, height: int) -> tuple[int, int]:
+    """A click at ``view_xy`` (x, y) on the view → the pixel (x, y) of the photo under it."""
+    scale = width / view.width
+    x = min(max(int((view_xy[0] + 0.5) * scale), 0), width - 1)
+    y = min(max(int((view_xy[1] + 0.5) * scale), 0), height - 1)
+    return x, y
+
+
 def release_memory() -> None:
     """Hand the memory of a finished request back to the system (glibc keeps freed blocks)."""
     gc.collect()
@@ -287,8 +355,9 @@ def build_app(
         return save_png(gray, photo_box.GRADIO_CACHE, file_stem(photo))  # keeps the photo's name
 
     def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
-                 pick: str = "as drawn", progress=gr.Progress(track_tqdm=True)):
+                 pick: str = "as drawn", hints: str | None = "", progress=gr.Progress(track_tqdm=True)):
         """Colorize the photo; returns the gallery's (image, caption) pairs and the seed used.
+        ``hints``: the hints box's JSON, ``[[x, y, "#rrggbb"], ...]`` in the photo's pixels.
 
         Each sample is written to its file as it is made, so one full-size
         image at a time is held; the sampler's progress bar shows on the page.
@@ -304,10 +373,12 @@ def build_app(
             raise gr.Error(f"pick must be one of {', '.join(PICKS)}, got {str(pick)[:40]!r}")
         select = PICKS[pick]
         draws = None if select == "drawn" else DRAWS_PER_SAMPLE * num_samples
+        points = parse_hints_text(hints)
         stem, results = file_stem(photo), []
         try:
             scored = colorizer.iter_colorize_scored(path, num_samples=num_samples, temperature=temperature,
-                                                    seed=seed, select=select, draws=draws, progress=True)
+                                                    seed=seed, select=select, draws=draws, progress=True,
+                                                    hints=points or None)
             for n, sample in enumerate(progress.tqdm(scored, total=num_samples, desc="full resolution")):
                 results.append((save_png(sample.image, gallery.GRADIO_CACHE, f"{stem}_seed{seed}_{n + 1}"),
                                 f"sample {n + 1} · seed {seed} · {sample.bits_per_dim:.3f} bits/dim"))
@@ -322,18 +393,18 @@ def build_app(
         return results, str(seed)
 
     def more_like_this(photo: dict | None, num_samples: int, temperature: float, seed_shown, pick: str,
-                       progress=gr.Progress(track_tqdm=True)):
+                       hints: str | None = "", progress=gr.Progress(track_tqdm=True)):
         """The last run's seed again at a lower temperature: the same draws, pulled towards
         the most likely colours. Returns the gallery, the seed and the new temperature."""
         if seed_shown is None or not str(seed_shown).strip():
             raise gr.Error("Colorize first: this samples the shown seed again, cooler.")
         cooler = max(MIN_TEMPERATURE, round(check_number(
             temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE) * COOLER, 2))
-        results, seed = colorize(photo, num_samples, cooler, str(seed_shown), pick, progress)
+        results, seed = colorize(photo, num_samples, cooler, str(seed_shown), pick, hints, progress)
         return results, seed, cooler
 
     def check_request(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
-                      pick: str = "as drawn"):
+                      pick: str = "as drawn", hints: str | None = ""):
         """Runs before a colorization: a bad field is marked on its own box and nothing
         runs, so the gallery keeps the last results (a seed typo no longer wipes them)."""
         def check_photo():
@@ -347,16 +418,55 @@ def build_app(
         checks = [check_photo,
                   lambda: check_number(num_samples, "the number of samples", 1, MAX_SAMPLES, whole=True),
                   lambda: check_number(temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
-                  lambda: parse_seed(seed), check_pick]
+                  lambda: parse_seed(seed), check_pick, lambda: parse_hints_text(hints)]
         return [gr.validate(not message, message) for message in map(problem_of, checks)]
 
     def check_more(photo: dict | None, num_samples: int, temperature: float, seed_shown: str | None,
-                   pick: str = "as drawn"):
+                   pick: str = "as drawn", hints: str | None = ""):
         """``check_request`` for "More like this", which needs a seed shown by an earlier run."""
-        verdicts = check_request(photo, num_samples, temperature, seed_shown, pick)
+        verdicts = check_request(photo, num_samples, temperature, seed_shown, pick, hints)
         if seed_shown is None or not str(seed_shown).strip():
             verdicts[3] = gr.validate(False, "Colorize first: this samples the shown seed again, cooler.")
         return verdicts
+
+    def show_hints(photo: dict | None, hints: str | None):
+        """The hint view for the photo and the hints box's points; a bad box is a warning."""
+        try:
+            path = upload_path(photo)
+            if path is None:
+                return None
+            view, width, _ = photo_view(path)
+            return draw_hints(view, parse_hints_text(hints), scale=view.width / width)
+        except gr.Error as err:
+            gr.Warning(err.message)
+            return gr.skip()
+        except (ValueError, OSError) as err:
+            gr.Warning(one_line(err))
+            return gr.skip()
+        finally:
+            release_memory()
+
+    def new_photo(photo: dict | None):
+        """A new photo starts with no hints: points placed on another photo mean nothing here."""
+        return "", show_hints(photo, "")
+
+    def add_hint(photo: dict | None, hints: str | None, colour: str | None, event: gr.SelectData):
+        """A click on the hint view: one more point, of the picked colour, under the click."""
+        path = upload_path(photo)
+        if path is None:
+            raise gr.Error("Upload a photo first, then click on it to place a hint.")
+        points, colour = parse_hints_text(hints), picked_colour(colour)
+        try:
+            view, width, height = photo_view(path)
+        finally:
+            release_memory()
+        x, y = view_to_photo(event.index, view, width, height)
+        points.append((x, y, colour))
+        return hints_text(points), draw_hints(view, points, scale=view.width / width)
+
+    def remove_last_hint(photo: dict | None, hints: str | None):
+        points = parse_hints_text(hints)[:-1]
+        return hints_text(points), show_hints(photo, hints_text(points))
 
     with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(
@@ -383,6 +493,24 @@ def build_app(
                 pick = gr.Radio(list(PICKS), value="as drawn", label="Pick",
                                 info=f"most likely / most different: the best of {DRAWS_PER_SAMPLE}× "
                                      "as many samples", elem_id="pick")
+                # Shown only for a model trained with hints: any other refuses them.
+                with gr.Group(visible=colorizer.model.config.hints):
+                    hint_image = gr.Image(
+                        label="Hints: click to place a point of the colour below", type="pil",
+                        format="png", interactive=False, height=300, elem_id="hint-view",
+                        buttons=[],
+                    )
+                    hint_colour = gr.ColorPicker(value=DEFAULT_HINT_COLOUR, label="Hint colour",
+                                                 elem_id="hint-colour")
+                    hints_box = gr.Textbox(
+                        value="", label="Hints", placeholder="none: click the photo above to add one",
+                        info='[x, y, "#rrggbb"] per point, in the photo\'s pixels; edit or delete '
+                             "lines freely. The same seed with other hints shows what they change",
+                        lines=2, max_lines=8, elem_id="hints",
+                    )
+                    with gr.Row():
+                        remove_last = gr.Button("Remove last point", size="sm", elem_id="hint-remove-last")
+                        remove_all = gr.Button("Remove all points", size="sm", elem_id="hint-remove-all")
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
                 # The shown seed again at a lower temperature: the same draws, safer colours.
                 more = gr.Button("More like this", elem_id="more")
@@ -406,10 +534,22 @@ def build_app(
         # Its own small pool: showing the gray of an upload should not wait behind colorizations.
         photo_box.change(show_gray, inputs=photo_box, outputs=photo_box, preprocess=False,
                          api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick],
+        photo_box.change(new_photo, inputs=photo_box, outputs=[hints_box, hint_image], preprocess=False,
+                         api_visibility="private", show_progress="hidden", concurrency_limit=2)
+        hint_image.select(add_hint, inputs=[photo_box, hints_box, hint_colour], outputs=[hints_box, hint_image],
+                          preprocess=False, api_visibility="private", show_progress="hidden",
+                          concurrency_limit=2)
+        hints_box.blur(show_hints, inputs=[photo_box, hints_box], outputs=hint_image, preprocess=False,
+                       api_visibility="private", show_progress="hidden", concurrency_limit=2)
+        remove_last.click(remove_last_hint, inputs=[photo_box, hints_box], outputs=[hints_box, hint_image],
+                          preprocess=False, api_visibility="private", show_progress="hidden",
+                          concurrency_limit=2)
+        remove_all.click(new_photo, inputs=photo_box, outputs=[hints_box, hint_image], preprocess=False,
+                         api_visibility="private", show_progress="hidden", concurrency_limit=2)
+        button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick, hints_box],
                      outputs=[gallery, seed_used], preprocess=False, api_name="colorize",
                      validator=check_request)
-        more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick],
+        more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick, hints_box],
                    outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this",
                    validator=check_more)
 
@@ -442,6 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a colorizer checkpoint folder (default: the model shipped in the package)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="where the model runs (default: auto, CUDA when present)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of the large operations; the sampler's loop always runs on one "
+                             "(default: torch's, all cores)")
     return parser
 
 
@@ -449,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device)
+        colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device, threads=args.threads)
     except (FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"python -m webui: error: {one_line(err)}", file=sys.stderr)
         return 2

@@ -83,19 +83,21 @@ class AutoregressiveModel(nn.Module):
         method: str | None = None,
         log_prob: torch.Tensor | None = None,
         context_noise: float = 0.0,
+        fixed: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`.
 
         ``method`` None: "cached" where the model has a cached sampler, else "naive".
         ``log_prob`` (batch_size,): gets each sample's log-likelihood added (nats).
         ``context_noise``: the noise this model was trained with on its context.
+        ``fixed``: values taken instead of drawn, −1 elsewhere (:func:`colorize.sampling.sample`).
         """
         if method is None:
             method = "cached" if hasattr(self, "cached_sampler") else "naive"
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
             generator=generator, method=method, progress=progress, log_prob=log_prob,
-            context_noise=context_noise,
+            context_noise=context_noise, fixed=fixed,
         )
 
     def num_parameters(self) -> int:

@@ -20,7 +20,7 @@ Here that is, with the paper's terms and the code's names:
 | push a finished pixel into every layer's row queue, pop the oldest | ``LayerCache.step_pixel`` |
 | the vertical stack's output at row i (Sec. 2.1) | computed once per row in ``finish_row`` |
 | its down-shifted copy, through the 1×1 ``v_to_h``, read by row i + 1 | ``LayerCache.above``, one (B, 2k) term per column |
-| the conditioning V·h of every layer (Sec. 2.3) | ``condition_terms``: one fused matmul per image |
+| the conditioning V·h of every layer (Sec. 2.3) | ``condition_terms``: one fused matmul, once per image for all its samples |
 | gated activation tanh(W_f∗x) ⊙ σ(W_g∗x) (Sec. 2.2) | ``gate_order`` + ``F.glu`` |
 | residual connection of the horizontal stack (Fig. 2) | the carried stream; ``fold_residual_biases`` |
 | the output at (i, j), channel c (PixelRNN's a→b order) | ``draw_pixel`` in :meth:`CachedGatedSampler.sample` |
@@ -58,6 +58,7 @@ from tqdm.auto import tqdm
 from colorize.color import classes_to_unit
 from colorize.nn.resize import resize_cond_map
 from colorize.sampling import sample_from_logits
+from colorize.threads import torch_threads
 
 
 def gate_order(hidden: int, num_groups: int) -> torch.Tensor:
@@ -171,6 +172,15 @@ class FoldedBiases:
     head_bias: torch.Tensor
 
 
+def add_per_group(x: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
+    """x (W, B, n) + a conditioning term (W, G, n) whose row g serves samples g·B/G … (g+1)·B/G − 1."""
+    width, batch_size, n = x.shape
+    groups = term.shape[1]
+    if groups == batch_size:
+        return x + term
+    return (x.view(width, groups, batch_size // groups, n) + term[:, :, None]).view(width, batch_size, n)
+
+
 def fold_residual_biases(layers: list[CachedLayer], head_weight: torch.Tensor, head_bias: torch.Tensor,
                          num_channels: int) -> FoldedBiases:
     carried = torch.zeros_like(layers[0].out_bias)
@@ -196,17 +206,21 @@ class LayerCache:
     * ``above``: per column j, (B, 2k) in gate order, all that the horizontal
       pre-activation at (i, j) gets from the rows above (the down-shifted
       vertical stack through ``v_to_h``), the conditioning and the folded biases.
+
+    The conditioning terms have one row per distinct cond (G of them), added
+    to each of its B / G samples (:func:`add_per_group`).
     """
 
     def __init__(self, layer: CachedLayer, row_bias: torch.Tensor, pad: torch.Tensor,
                  terms: tuple[torch.Tensor, torch.Tensor], batch_size: int, width: int):
         self.layer, self.row_bias = layer, row_bias
         self.pad = pad.expand(batch_size, -1)
-        self.v_terms, self.h_terms = terms  # each (H, W, B, 2k)
+        self.v_terms, self.h_terms = terms  # each (H, W, G, 2k)
         self.vertical = torch.zeros(batch_size, layer.in_channels, layer.kernel[0],
                                     width + layer.kernel[1] - 1, device=pad.device, dtype=pad.dtype)
         # Row 0's down-shifted input is zero, so v_to_h gives just its bias.
-        self.above = (row_bias + self.h_terms[0]).unbind(0)
+        first = row_bias + self.h_terms[0]  # (W, G, 2k)
+        self.above = first.repeat_interleave(batch_size // first.shape[1], dim=1).unbind(0)
         self.columns: list[torch.Tensor] = []
 
     def start_row(self) -> None:
@@ -241,8 +255,8 @@ class LayerCache:
         windows = cache.unfold(3, kw, 1).permute(3, 0, 1, 2, 4).reshape(width * batch_size, -1)
         v_pre = torch.addmm(layer.v_bias, windows, layer.v_weight)  # (W·B, 2k)
         term = torch.mm(v_pre, layer.row_weight).view(width, batch_size, two_k)
-        self.above = (term + self.row_bias + self.h_terms[i + 1]).unbind(0)
-        f, g = (v_pre.view(width, batch_size, two_k) + self.v_terms[i]).chunk(2, 2)
+        self.above = add_per_group(term + self.row_bias, self.h_terms[i + 1]).unbind(0)
+        f, g = add_per_group(v_pre.view(width, batch_size, two_k), self.v_terms[i]).chunk(2, 2)
         return (torch.tanh(f) * torch.sigmoid(g)).permute(1, 2, 0)  # the next layer's input
 
 
@@ -275,25 +289,29 @@ class CachedGatedSampler:
         self.levels = classes_to_unit(torch.arange(k, device=self.head_weight.device), k).to(
             self.head_weight.dtype)
 
-    def condition_terms(self, cond, batch_size: int, height: int, width: int):
-        """Per layer: (vertical term, horizontal term in gate order), each (H, W, B, 2k).
+    def condition_terms(self, cond, height: int, width: int):
+        """Per layer: (vertical term, horizontal term in gate order), each (H, W, G, 2k), G the
+        number of distinct conds (1 for an unconditional model: broadcast zeros).
 
-        Every layer's V·h (Sec. 2.3), views of one matmul over all layers;
-        broadcast zeros for an unconditional model.
+        Every layer's V·h (Sec. 2.3), views of one matmul over all layers, on
+        each distinct cond once, however many samples share it.
         """
-        vector, cond_map = self.model.split_cond(cond, batch_size)
+        vector, cond_map = self.model.split_cond(cond)
         width_all = sum(4 * layer.hidden for layer in self.layers)
         device, dtype = self.head_weight.device, self.head_weight.dtype
         total = torch.zeros(1, 1, 1, width_all, device=device, dtype=dtype)
+        groups = 1
         if cond_map is not None:
+            groups = cond_map.shape[0]
             weight, bias = self.cond_weights["map"]
-            channels_last = resize_cond_map(cond_map, height, width).permute(2, 3, 0, 1)  # (H, W, B, D)
+            channels_last = resize_cond_map(cond_map, height, width).permute(2, 3, 0, 1)  # (H, W, G, D)
             total = torch.addmm(bias, channels_last.reshape(-1, weight.shape[0]), weight)
-            total = total.view(height, width, batch_size, width_all)
+            total = total.view(height, width, groups, width_all)
         if vector is not None:
+            groups = vector.shape[0]
             weight, bias = self.cond_weights["vector"]
-            total = total + torch.addmm(bias, vector, weight)  # (B, ·), broadcast over H, W
-        total = total.expand(height, width, batch_size, width_all)
+            total = total + torch.addmm(bias, vector, weight)  # (G, ·), broadcast over H, W
+        total = total.expand(height, width, groups, width_all)
         terms, start = [], 0
         for layer in self.layers:
             two_k = 2 * layer.hidden
@@ -313,6 +331,7 @@ class CachedGatedSampler:
         progress: bool = False,
         log_prob: torch.Tensor | None = None,
         context: torch.Tensor | None = None,
+        fixed: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Gumbel noise (B, H·W·C, K) → classes (B, C, H, W).
 
@@ -324,16 +343,28 @@ class CachedGatedSampler:
         temperature drew it): the exact log-likelihood of the sample, with no
         second pass. ``context`` (B, H·W·C): noise added to each drawn value
         where the layers read it (:func:`colorize.sampling.draw_noise`).
+        ``cond``: B rows, or G rows each shared by B / G consecutive samples.
+        ``fixed`` (B, C, H, W): −1, or the value to take instead of the draw
+        (:func:`colorize.sampling.sample`).
+
+        The loop runs on one CPU thread: its few hundred thousand operations
+        are a few microseconds each, and a second thread only adds a wait for
+        it at each of them (10–100× slower when the machine is busy). The
+        conditioning projection before it, one large matmul, keeps them all.
         """
         c_total, layers = self.num_channels, self.layers
         batch_size = noise.shape[0]
         step_noise = noise.transpose(0, 1).contiguous().unbind(0)  # one contiguous (B, K) per step
         step_context = None if context is None else context.transpose(0, 1).to(
             self.levels.dtype).contiguous().unbind(0)
-        caches = [LayerCache(layer, row_bias, pad, terms, batch_size, width)
-                  for layer, row_bias, pad, terms in zip(
-                      layers, self.folded.row_bias, self.folded.pad_columns,
-                      self.condition_terms(cond, batch_size, height, width))]
+        # Raster and channel order, as the values are drawn: one (B,) per step.
+        step_fixed = None if fixed is None else fixed.permute(2, 3, 1, 0).reshape(-1, batch_size).unbind(0)
+        terms = self.condition_terms(cond, height, width)
+        if batch_size % terms[0][0].shape[2]:
+            raise ValueError(f"batch_size {batch_size} must be a multiple of the {terms[0][0].shape[2]} conds")
+        caches = [LayerCache(layer, row_bias, pad, layer_terms, batch_size, width)
+                  for layer, row_bias, pad, layer_terms in zip(
+                      layers, self.folded.row_bias, self.folded.pad_columns, terms)]
         # Hoisted out of the loops: the inner loop runs H·W·C times, so each
         # attribute lookup there costs as much as a small matmul.
         addmm, mm, addr, tanh, sigmoid, relu, glu, maximum, log_softmax = (
@@ -366,6 +397,9 @@ class CachedGatedSampler:
                 hidden_units = relu(addmm(head_bias, maximum(h, head_floor), head_weight))
                 logits = addmm(logits_bias[c], hidden_units, logits_weight[c])
                 value = draw(logits, temperature, step_noise[len(values)])
+                if step_fixed is not None:
+                    given = step_fixed[len(values)]
+                    value = torch.where(given >= 0, given, value)
                 values.append(value)
                 if log_prob is not None:
                     log_prob.add_(log_softmax(logits.float(), 1).gather(1, value[:, None])[:, 0])
@@ -378,22 +412,23 @@ class CachedGatedSampler:
             return torch.stack(pixel, 1), outputs
 
         steps = tqdm(total=height * width * c_total, desc="sampling", disable=not progress)
-        for i in range(height):
-            for cache in caches:
-                cache.start_row()
-            x_columns = []
-            for j in range(width):
-                x_column, outputs = draw_pixel([cache.from_left_and_above(j) for cache in caches])
-                x_columns.append(x_column)
-                # Layer l + 1 reads layer l's output; layer 0 reads the image.
-                for cache, column in zip(caches, [x_column] + outputs[:-1]):
-                    cache.step_pixel(column)
-            steps.update(width * c_total)
-            if i + 1 == height:
-                break  # nothing reads the vertical stack of the last row
-            row = torch.stack(x_columns, 2)  # (B, C, W)
-            for cache in caches:
-                row = cache.finish_row(row, i)
+        with torch_threads(1 if noise.device.type == "cpu" else None):
+            for i in range(height):
+                for cache in caches:
+                    cache.start_row()
+                x_columns = []
+                for j in range(width):
+                    x_column, outputs = draw_pixel([cache.from_left_and_above(j) for cache in caches])
+                    x_columns.append(x_column)
+                    # Layer l + 1 reads layer l's output; layer 0 reads the image.
+                    for cache, column in zip(caches, [x_column] + outputs[:-1]):
+                        cache.step_pixel(column)
+                steps.update(width * c_total)
+                if i + 1 == height:
+                    break  # nothing reads the vertical stack of the last row
+                row = torch.stack(x_columns, 2)  # (B, C, W)
+                for cache in caches:
+                    row = cache.finish_row(row, i)
         steps.close()
         classes = torch.stack(values, 1).view(batch_size, height, width, c_total)
         return classes.permute(0, 3, 1, 2).contiguous()

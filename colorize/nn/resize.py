@@ -11,7 +11,7 @@ def resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
     The same size returns ``x`` itself. Bilinear with ``align_corners=False``
     is separable, which the strip-wise full-resolution path relies on
-    (:func:`colorize.fullres.ab_columns`).
+    (:func:`colorize.fullres.ab_rows`).
     """
     if tuple(x.shape[-2:]) == (height, width):
         return x

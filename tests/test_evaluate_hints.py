@@ -1,0 +1,43 @@
+"""The hint curve: nested random hints from the truth, scored on the tiny model."""
+
+import pytest
+import torch
+
+from colorize.checkpoint import save_model
+from colorize.hints import user_hint_map
+from colorize.models.pixcolor import PixColor
+from pipelines import evaluate_hints
+
+
+@pytest.fixture(scope="module")
+def hint_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = PixColor.from_preset("tiny")
+    model.add_hint_inputs()
+    return save_model(tmp_path_factory.mktemp("hint_model"), model), model
+
+
+def test_the_curve_has_every_count_and_its_fields(hint_checkpoint, module_corpus, tmp_path):
+    path, _ = hint_checkpoint
+    results = evaluate_hints.main(["--checkpoint", str(path), "--data", str(module_corpus), "--counts", "0", "1",
+                                   "5", "--draws", "2", "--device", "cpu", "--out", str(tmp_path / "h.json")])
+    rows = results["counts"]
+    assert set(rows) == {0, 1, 5}
+    assert rows[0]["delta_e_median"] is None and rows[5]["delta_e_median"] > 0
+    assert rows[0]["diversity"] > 0
+    assert (tmp_path / "h.json").is_file()
+
+
+def test_delta_e_is_zero_where_the_output_shows_the_hint():
+    hints = [(3, 4, (200, 40, 40))]
+    hint_map = user_hint_map(hints, 8, 8, 8)[0]
+    lightness = torch.full((1, 8, 8), 50.0)
+    lab = torch.cat([lightness, hint_map[:2] * 110.0])
+    assert evaluate_hints.delta_e_at_hints(lab, lightness, hint_map, hints) == [pytest.approx(0, abs=1e-4)]
+    lab[1] += 5.0
+    assert evaluate_hints.delta_e_at_hints(lab, lightness, hint_map, hints) == [pytest.approx(5, abs=1e-4)]
+
+
+def test_a_model_without_hints_is_refused(checkpoint, module_corpus):
+    with pytest.raises(SystemExit, match="trained with hints"):
+        evaluate_hints.main(["--checkpoint", str(checkpoint), "--data", str(module_corpus)])
