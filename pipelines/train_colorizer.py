@@ -230,7 +230,9 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     grid_set = val_set or colorizer_crops(args.data, "train", train=False, size=size,
                                           min_scale=min_scale, crops_per_image=1)
     params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
-    trained = sum(p.numel() for p in (params or model.parameters()))
+    flat = [p for group in params for p in group["params"]] if params and isinstance(params[0], dict) \
+        else params
+    trained = sum(p.numel() for p in (flat or model.parameters()))
     if ranks.is_main:
         preset = run_info.get("preset", args.preset)
         print(f"stage {args.stage}: {MODEL_OF_STAGE[args.stage]} ({preset}), {trained:,} trained "

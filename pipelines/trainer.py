@@ -149,7 +149,7 @@ class Trainer:
         device: torch.device,
         run_info: dict[str, Any] | None = None,
         evaluate: EvalFn | None = None,
-        parameters: list[torch.nn.Parameter] | None = None,
+        parameters: list[torch.nn.Parameter] | list[dict] | None = None,
         stage: str | None = None,
         ranks: Ranks = Ranks(),
     ):
@@ -163,10 +163,14 @@ class Trainer:
         self.evaluate = evaluate
         # Only what this run trains: a frozen backbone, or another stage's
         # network, keeps its weights and costs no optimizer state.
-        self.parameters = list(model.parameters()) if parameters is None else list(parameters)
-        self.optimizer = torch.optim.AdamW(
-            self.parameters, lr=config.learning_rate, weight_decay=config.weight_decay
-        )
+        # Parameters, or optimizer groups {"params": [...], "lr_scale": s}: a group's
+        # learning rate is s times the schedule's (new inputs that start at zero
+        # may need to move faster than the weights around them).
+        groups = [{"params": list(model.parameters()) if parameters is None else list(parameters)}]
+        if parameters is not None and groups[0]["params"] and isinstance(groups[0]["params"][0], dict):
+            groups = [{"lr_scale": 1.0, **group, "params": list(group["params"])} for group in parameters]
+        self.parameters = [p for group in groups for p in group["params"]]
+        self.optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
         self.stage = stage
         # A staged model keeps each stage's optimizer state, trainer.json and
         # log in run_dir/<stage>, so stages resume independently.
@@ -263,7 +267,7 @@ class Trainer:
         for batch in self.batches(end_step):
             lr = learning_rate(self.step, self.config)
             for group in self.optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             with self.autocast():
                 loss, metrics = forward(batch)
             if not torch.isfinite(loss):

@@ -11,6 +11,7 @@ from colorize import Colorizer
 from colorize.checkpoint import load_model
 from colorize.models.ab_regression import AbRegression
 from colorize.models.gated_pixelcnn import GatedPixelCNN
+from colorize.models.pixcolor import HINT_LR_SCALE
 from pipelines.train_colorizer import main
 
 TINY = ["--preset", "tiny", "--batch-size", "2", "--size", "56", "--device", "cpu"]
@@ -119,3 +120,25 @@ def test_a_new_run_builds_the_backbone_asked_for_and_trains_under_cpu_bf16(corpu
     assert config["config"]["conditioning"]["backbone"] == "lite2"
     assert config["stages"]["decoder"]["trainer"]["bf16"] is True
     assert model.conditioning.adapter.project[0].in_channels == 48  # Lite2's stride-8 channels
+
+
+def test_hints_fine_tune_from_a_model_without_them(corpus, tmp_path):
+    """--hints adds the zero hint inputs to a trained model; both stages then train on simulated
+    hints, the hint inputs at their own learning-rate multiple, and report val metrics both ways."""
+    first = tmp_path / "first"
+    run(corpus, first, "--stage", "decoder", "--max-steps", "1", "--grid-images", "0")
+    out = tmp_path / "hints"
+    metrics = run(corpus, out, "--stage", "decoder", "--max-steps", "2", "--grid-images", "0", "--hints",
+                  "--init-from", str(first), "--context-noise", "0.1")
+    assert {"val_bpd", "val_bpd_hints"} <= set(metrics)
+    model, config = load_model(out)
+    assert config["config"]["hints"] is True and config["config"]["context_noise"] == 0.1
+    assert model.conditioning.adapter.project_hints.weight.abs().sum() > 0  # it trained
+    trainer = json.loads((out / "decoder" / "trainer.json").read_text())
+    scales = [group.get("lr_scale") for group in trainer["param_groups"]]
+    assert scales == [1.0, HINT_LR_SCALE]
+    metrics = run(corpus, out, "--stage", "refine", "--max-steps", "2", "--grid-images", "0")
+    assert {"val_l1_ab", "val_l1_ab_hints"} <= set(metrics)
+    assert load_model(out)[0].refinement.stem_hints.weight.abs().sum() > 0
+    with pytest.raises(SystemExit, match="colorizer's stages"):
+        run(corpus, tmp_path / "reg", "--stage", "regression", "--max-steps", "1", "--hints")
