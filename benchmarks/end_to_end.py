@@ -76,8 +76,10 @@ def stage_times(colorizer, rgb: np.ndarray, samples: int, repeats: int) -> dict[
             context_noise=model.config.context_noise), repeats)
         bins = model.sample_lowres(lightness, samples, generator=torch.Generator().manual_seed(0))
         l_work = resize(lightness, size, size)
-        times[f"refinement (batch {samples} at {size}²)"] = best_of(lambda: model.refine(l_work, bins), repeats)
-        ab_work = model.refine(l_work, bins)
+        bf16 = colorizer.refine_bf16
+        label = f"refinement (batch {samples} at {size}², {'bf16' if bf16 else 'float32'})"
+        times[label] = best_of(lambda: model.refine(l_work, bins, bf16=bf16), repeats)
+        ab_work = model.refine(l_work, bins, bf16=bf16)
         out = np.empty((*rgb.shape[:2], 3), np.uint8)
 
         def merge():

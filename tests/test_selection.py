@@ -123,9 +123,9 @@ def test_only_the_kept_maps_are_refined(colorizer, photo, monkeypatch):
     refined = []
     original = colorizer.model.refine
 
-    def counting(l_work, bins):
+    def counting(l_work, bins, *args, **kwargs):
         refined.append(bins.shape[0])
-        return original(l_work, bins)
+        return original(l_work, bins, *args, **kwargs)
 
     monkeypatch.setattr(colorizer.model, "refine", counting)
     colorizer.colorize(photo, num_samples=2, seed=0, select="likely", draws=7)

@@ -180,8 +180,8 @@ class AdaptationNetwork(nn.Module):
     scaled by ``HINT_GAIN``: the taps enter the sum at a scale of about 14
     (std, measured on the val photos), the hint inputs at most 1, and from zero
     a projection grows by about the learning rate per step, so without the
-    gain the hints would stay drowned for thousands of steps (measured: after
-    650 steps they had not moved the val bits/dim at all).
+    gain the hints would stay drowned for thousands of steps (after 650
+    steps they had not moved the val bits/dim; the model card lists the runs).
     """
 
     def __init__(self, channels: int, num_blocks: int, size: int,
