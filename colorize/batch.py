@@ -24,8 +24,9 @@ rerun:
   keyed by their path under IN_DIR (``a/photo.jpg``) or, for any folder, their
   file name; a name that matches no photo gets a warning line.
 
-Memory stays bounded at any photo size: only L and the 8-bit output exist at
-full resolution (see :mod:`colorize.fullres`).
+Memory stays bounded at any photo size: only L, the alpha plane if any, and
+two 8-bit samples (one being written while the next is made) exist at full
+resolution (see :mod:`colorize.fullres`).
 
 A cluster splits one batch into shards: shard I of N takes every N-th photo
 of the sorted list, starting at the I-th, so N shards do each photo exactly
@@ -46,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -313,6 +315,14 @@ def write_output(image: Image.Image, target: Path, save_options: dict | None = N
         raise (DiskError if err.errno in DISK_ERRNOS else PhotoError)(message) from None
 
 
+def output_image(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    """uint8 RGB (H, W, 3) and the photo's alpha plane (H, W) or None → the image to save."""
+    image = Image.fromarray(pixels)
+    if alpha is not None:
+        image.putalpha(Image.fromarray(alpha))
+    return image
+
+
 def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list[str]:
     """Colorize ``job.source`` into ``job.targets``; returns warnings, raises on failure."""
     photo = read_photo(job.source)
@@ -326,22 +336,28 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
         hint_map = colorizer.hint_map(hints, width, height)
     except ValueError as err:
         raise PhotoError(f"its hints: {err}") from None
-    # One output buffer for all samples; its alpha plane, when the photo has one, is written once.
-    out = np.empty((height, width, 3 if alpha is None else 4), dtype=np.uint8)
-    if alpha is not None:
-        out[..., 3] = alpha
-        del alpha
     # A fresh seed is drawn here rather than inside the sampler, so the record can name it.
     seed = secrets.randbelow(2**63) if options.seed is None else options.seed
-    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, seed, out,
+    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, seed,
                                      select=options.select, draws=options.draws, hints=hint_map)
     outputs, save_options = [], options.save_options()
-    if out.shape[2] == 4 and options.format == "jpg":
+    if alpha is not None and options.format == "jpg":
         notes = [*notes, "JPEG has no alpha channel: the outputs are opaque"]
-    for target, (pixels, bits) in zip(job.targets, samples):
-        image = Image.fromarray(pixels)
-        write_output(image.convert("RGB") if options.format == "jpg" else image, target, save_options)
-        outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
+        alpha = None
+    # The next sample is made in a thread while this one is encoded and
+    # written (both release the GIL). The writing stays in this thread, so
+    # Ctrl-C or SIGTERM interrupts it and its temporary file is removed;
+    # leaving the block waits for the sample in the making, which writes
+    # nothing. At most two samples exist at full size.
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        upcoming = maker.submit(next, samples, None)
+        for target in job.targets:
+            pixels, bits = upcoming.result()
+            image = output_image(pixels, alpha)
+            del pixels
+            upcoming = maker.submit(next, samples, None)
+            write_output(image, target, save_options)
+            outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
     record = {"source": job.source.name, "seed": seed, "temperature": options.temperature,
               "select": options.select, "draws": check_selection(options.select, options.num_samples,
                                                                  options.draws),
