@@ -6,8 +6,9 @@ plus a mask of where they hold, and train it on hints simulated from the
 ground truth: a geometric number of points, each a small square patch filled
 with the patch's mean colour. Here the same map conditions the PixelCNN (as a
 28×28 summary, :func:`cell_hints`) and the refinement network (at the working
-resolution), so the hints steer every sample while the PixelCNN still draws
-all that the hints leave open.
+resolution), and the sampler takes each hinted cell's bins as observed values
+(:func:`hinted_bins`), so the hints steer every sample while the PixelCNN
+still draws all that the hints leave open.
 
 A hint map is (B, 3, S, S) at the working resolution S: channels a and b in
 network units (ab / AB_SCALE, zero where there is no hint) and the mask
