@@ -100,3 +100,10 @@ def colorizer_crops(root: str | Path, split: str, train: bool, **kwargs) -> Colo
     if train:
         kwargs.setdefault("crops_per_image", TRAIN_CROPS_PER_IMAGE)
     return ColorizerCrops(paths, deterministic=True, flip=train, **kwargs)
+
+
+def evaluation_crops(paths: list[Path], size: int) -> ColorizerCrops:
+    """One fixed, unflipped crop of each photo's full shorter side at ``size``: what the
+    evaluations score and the figures show, the same photo for photo wherever it is used."""
+    return ColorizerCrops(paths, size=size, min_scale=1.0, deterministic=True, flip=False,
+                          crops_per_image=1, seed=0)

@@ -50,14 +50,13 @@ from tqdm.auto import tqdm
 
 from colorize.checkpoint import load_model, write_json
 from colorize.color import NUM_AB_BINS, gray_rgb, rgb_from
-from colorize.dataset import ColorizerCrops
 from colorize.device import DEVICE_CHOICES, resolve_device
 from colorize.metrics import best_and_mean, colourfulness, mean_pairwise_ab_distance, psnr, ssim
 from colorize.models.ab_regression import AbRegression
 from colorize.models.gated_pixelcnn import GatedPixelCNN
 from colorize.models.pixcolor import PixColor
 from colorize.selection import SELECTIONS, bits_per_value, check_selection, select_maps
-from pipelines.corpus import split_images
+from pipelines.corpus import evaluation_crops, split_images
 from pipelines.semantic_fidelity import SemanticJudge, agreement_and_kl, independent_backbone
 
 # Per-method fields of the results; None where a metric does not apply.
@@ -183,7 +182,7 @@ def evaluate(
     select: str = "drawn",
     draws: int | None = None,
 ) -> dict:
-    """Score ``model`` (and the optional baselines) on ``dataset``, items of :class:`ColorizerCrops`.
+    """Score ``model`` (and the optional baselines) on ``dataset``, items of :class:`colorize.dataset.ColorizerCrops`.
 
     Every metric is computed per image and averaged over images (PSNR in dB
     too, as colorization papers report it); colourfulness is averaged over all
@@ -381,9 +380,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"--classifier {classifier} is the colorizer's own backbone; it must be another")
     judge = None if classifier == "none" else SemanticJudge(classifier).to(device)
 
-    # One fixed, unflipped crop of the full shorter side per image.
-    dataset = ColorizerCrops(paths, size=model.config.working_size, min_scale=1.0,
-                             deterministic=True, flip=False, crops_per_image=1, seed=0)
+    dataset = evaluation_crops(paths, model.config.working_size)
     num_images = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
     if num_images < len(dataset):
         dataset = Subset(dataset, range(num_images))
@@ -411,11 +408,16 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(format_table(results))
     print(f"ground truth colourfulness: {results['ground_truth_colourfulness']:.1f}")
-    out = Path(args.out) if args.out is not None else Path(args.checkpoint) / f"eval_{args.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out, results)
-    print(f"results written to {out}")
+    write_results(results, args.out, Path(args.checkpoint) / f"eval_{args.split}.json")
     return results
+
+
+def write_results(results: dict, out: str | None, default: Path) -> None:
+    """Write an evaluation's ``results`` as JSON to ``out``, or to ``default``, and say where."""
+    path = Path(out) if out is not None else default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, results)
+    print(f"results written to {path}")
 
 
 if __name__ == "__main__":

@@ -39,14 +39,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from colorize.checkpoint import load_model, write_json
+from colorize.checkpoint import load_model
 from colorize.color import denormalize_ab, rgb_from, rgb_to_lab
-from colorize.dataset import ColorizerCrops
 from colorize.device import DEVICE_CHOICES, resolve_device
-from colorize.hints import USER_PATCH_SIDE, user_hint_map
+from colorize.hints import USER_PATCH_SIDE, empty_hint_map, user_hint_map
 from colorize.metrics import psnr
 from colorize.models.pixcolor import PixColor
-from pipelines.corpus import split_images
+from pipelines.corpus import evaluation_crops, split_images
+from pipelines.evaluate_colorizer import write_results
 
 COUNTS = (0, 1, 2, 5, 10, 20)
 AWAY = 8  # px at the working resolution: diversity is measured this far from every hint patch
@@ -110,7 +110,7 @@ def evaluate_hints(model: PixColor, dataset, counts=COUNTS, draws: int = 3, num_
         draw_points = [random_points(size, max(counts), point_generator) for _ in range(draws)]
         hint_lists = [hints_from_truth(truth, draw_points[d][:k]) for k, d in configs]
         maps = torch.cat([user_hint_map(hints, size, size, size, device) if hints
-                          else torch.zeros(1, 3, size, size, device=device) for hints in hint_lists])
+                          else empty_hint_map(1, size, device) for hints in hint_lists])
         batch_l = lightness.expand(len(configs), -1, -1, -1)
         bins = model.sample_lowres(batch_l, num_samples, generator=sample_generator, hints=maps)
         ab_out = model.refine(batch_l, bins, maps).view(len(configs), num_samples, 2, size, size)
@@ -175,9 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"{args.checkpoint} holds no colorizer trained with hints")
     if args.max_images is not None:
         paths = paths[:args.max_images]
-    # The fixed crops of pipelines.evaluate_colorizer.
-    dataset = ColorizerCrops(paths, size=model.config.working_size, min_scale=1.0,
-                             deterministic=True, flip=False, crops_per_image=1, seed=0)
+    dataset = evaluation_crops(paths, model.config.working_size)
     print(f"{args.split} split of {args.data}: {len(dataset)} images, hints {args.counts}, "
           f"{args.draws} draws, seed {args.seed}")
     results = evaluate_hints(model, dataset, tuple(args.counts), args.draws, args.samples, args.seed,
@@ -186,10 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
                "images": len(dataset), "draws": args.draws, "samples": args.samples, "seed": args.seed,
                **results}
     print(format_table(results))
-    out = Path(args.out) if args.out is not None else Path(args.checkpoint) / f"hints_{args.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out, results)
-    print(f"results written to {out}")
+    write_results(results, args.out, Path(args.checkpoint) / f"hints_{args.split}.json")
     return results
 
 

@@ -18,27 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from colorize.checkpoint import load_model
 from colorize.color import gray_rgb, rgb_from
-from colorize.dataset import ColorizerCrops
 from colorize.device import resolve_device
 from colorize.hints import draw_hints, user_hint_map
+from colorize.image_io import array_to_rgb, tensor_to_pil
 from colorize.models.pixcolor import PixColor
-from pipelines.corpus import split_images
+from pipelines.corpus import evaluation_crops, split_images
 from pipelines.evaluate_hints import hints_from_truth, random_points
 from pipelines.sample_figure import evenly_spaced, first_of_each_prefix
 from pipelines.sample_grid import write_grid
-
-
-def to_pil(rgb: torch.Tensor) -> Image.Image:
-    """(3, H, W) sRGB in [0, 1] → PIL."""
-    return Image.fromarray((rgb.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
-
-
-def from_pil(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
 
 
 @torch.no_grad()
@@ -53,7 +43,8 @@ def hint_rows(model: PixColor, item: dict, num_hints: int, num_samples: int, see
     hint_map = user_hint_map(hints, size, size, size, device)
     gray = gray_rgb(lightness)[0]
     rows = []
-    for maps, first in ((None, gray), (hint_map, from_pil(draw_hints(to_pil(gray), hints)).to(device))):
+    drawn = array_to_rgb(np.asarray(draw_hints(tensor_to_pil(gray), hints))).to(device)
+    for maps, first in ((None, gray), (hint_map, drawn)):
         bins = model.sample_lowres(lightness, num_samples, generator=torch.Generator().manual_seed(seed),
                                    hints=maps)
         samples = rgb_from(lightness.expand(num_samples, -1, -1, -1), model.refine(lightness, bins, maps))
@@ -81,8 +72,7 @@ def main(argv: list[str] | None = None) -> Path:
     paths = split_images(args.data, args.split)
     if paths is None:
         parser.error(f"{args.data} has no {args.split!r} split")
-    crops = ColorizerCrops(paths, size=model.config.working_size, min_scale=1.0, deterministic=True,
-                           flip=False, crops_per_image=1, seed=0)
+    crops = evaluation_crops(paths, model.config.working_size)
     try:
         indices = first_of_each_prefix(crops.paths, args.prefix) if args.prefix \
             else evenly_spaced(args.images, len(crops))

@@ -21,10 +21,9 @@ from pathlib import Path
 import torch
 
 from colorize.checkpoint import load_model
-from colorize.dataset import ColorizerCrops
 from colorize.device import resolve_device
 from colorize.models.pixcolor import PixColor
-from pipelines.corpus import split_images
+from pipelines.corpus import evaluation_crops, split_images
 from pipelines.sample_grid import write_grid
 from pipelines.train_colorizer import sample_rows
 
@@ -89,8 +88,7 @@ def main(argv: list[str] | None = None) -> Path:
         paths = split_images(data, split)
         if paths is None:
             parser.error(f"{data} has no {split!r} split")
-        crops = ColorizerCrops(paths, size=size, min_scale=1.0, deterministic=True, flip=False,
-                               crops_per_image=1, seed=0)
+        crops = evaluation_crops(paths, size)
         if number == 0 and args.prefix:
             try:
                 indices = first_of_each_prefix(crops.paths, args.prefix)

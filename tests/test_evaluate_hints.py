@@ -41,3 +41,17 @@ def test_delta_e_is_zero_where_the_output_shows_the_hint():
 def test_a_model_without_hints_is_refused(checkpoint, module_corpus):
     with pytest.raises(SystemExit, match="trained with hints"):
         evaluate_hints.main(["--checkpoint", str(checkpoint), "--data", str(module_corpus)])
+
+
+def test_the_hint_figure_has_two_rows_per_photo(hint_checkpoint, module_corpus, tmp_path):
+    from PIL import Image
+
+    from pipelines import hint_figure
+
+    path, model = hint_checkpoint
+    out = hint_figure.main(["--checkpoint", str(path), "--data", str(module_corpus), "--split", "val",
+                            "--images", "2", "--hints", "3", "--samples", "2", "--device", "cpu",
+                            "--out", str(tmp_path / "hints.png")])
+    size = model.config.working_size
+    with Image.open(out) as image:  # 4 rows of [gray, 2 samples, truth], cells of the working size
+        assert image.height >= 4 * size and image.width >= 4 * size
