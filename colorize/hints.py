@@ -84,6 +84,50 @@ def simulate_hints(ab: torch.Tensor, generator: torch.Generator | None = None) -
     return hint_map
 
 
+# Training the hint refinement (:meth:`PixColor.add_hint_refinement`): a
+# sampled 28×28 chroma often gets an object's colour wrong, which the
+# ground truth's own bins never do. The perturbation turns chroma by an angle
+# and scales it by a factor that vary smoothly over the crop (a PERTURB_GRID
+# grid of draws, upsampled), centred on no change, so that the network sees
+# colour that disagrees with the hints and learns to follow the hints while
+# it keeps the given chroma where nothing contradicts it.
+PERTURB_GRID = 3
+PERTURB_ANGLE_STD = 1.0  # radians
+PERTURB_LOG_SCALE_STD = 0.3
+
+
+def perturb_chroma(ab_low: torch.Tensor, hint_map: torch.Tensor, probability: float,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Low-res chroma ab (B, 2, h, w) in Lab units → the same with, in each crop that has
+    hints and is picked with ``probability``, a smooth random turn and scaling of ab.
+
+    The draws come from ``generator`` on the CPU, like :func:`simulate_hints`.
+    The hinted cells themselves are left to the caller (the sampler fixes them).
+    """
+    if ab_low.dim() != 4 or ab_low.shape[1] != 2 or hint_map.shape[0] != ab_low.shape[0]:
+        raise ValueError(f"ab_low must be (B, 2, h, w) with one hint map per crop, got "
+                         f"{tuple(ab_low.shape)} and {tuple(hint_map.shape)}")
+    if not 0 <= probability <= 1:
+        raise ValueError(f"probability must be in [0, 1], got {probability}")
+    batch = ab_low.shape[0]
+    picked = torch.rand(batch, generator=generator) < probability
+    grid = (batch, 2, PERTURB_GRID, PERTURB_GRID)
+    draws = torch.randn(grid, generator=generator)
+    fields = F.interpolate(draws, size=ab_low.shape[-2:], mode="bilinear", align_corners=True)
+    fields = fields.to(ab_low.device)
+    angle = fields[:, :1] * PERTURB_ANGLE_STD
+    scale = torch.exp(fields[:, 1:] * PERTURB_LOG_SCALE_STD)
+    a, b = ab_low[:, :1], ab_low[:, 1:]
+    turned = scale * torch.cat([a * angle.cos() - b * angle.sin(), a * angle.sin() + b * angle.cos()], 1)
+    chosen = (picked & has_hints(hint_map).cpu()).to(ab_low.device)[:, None, None, None]
+    return torch.where(chosen, turned, ab_low)
+
+
+def has_hints(hint_map: torch.Tensor) -> torch.Tensor:
+    """Hint map (B, 3, S, S) → bool (B,): whether each image has at least one hint."""
+    return hint_map[:, 2].flatten(1).amax(1) > 0
+
+
 def cell_hints(hint_map: torch.Tensor, cells: int) -> torch.Tensor:
     """Hint map (B, 3, S, S) → the same map per cell of a cells × cells grid (B, 3, cells, cells).
 

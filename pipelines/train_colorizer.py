@@ -46,8 +46,8 @@ import torch
 import torch.nn.functional as F
 
 from colorize.checkpoint import CONFIG_FILE, load_model
-from colorize.color import AB_SCALE, NUM_AB_BINS, gray_rgb, rgb_from
-from colorize.hints import simulate_hints
+from colorize.color import AB_SCALE, NUM_AB_BINS, dequantize_ab, gray_rgb, quantize_ab, rgb_from
+from colorize.hints import hinted_bins, perturb_chroma, simulate_hints
 from colorize.models import build_model
 from colorize.models.conditioning import BACKBONE_SIZE, BACKBONES
 from colorize.models.pixcolor import PRESETS, PixColor
@@ -60,11 +60,16 @@ STAGES = ("decoder", "refine", "unconditional", "regression")
 MODEL_OF_STAGE = {"decoder": "pixcolor", "refine": "pixcolor", "unconditional": "gated_pixelcnn",
                   "regression": "ab_regression"}
 # Metric shown on the progress bar and reported on the validation split, per stage.
+# With a hint refinement: the share of crops with hints whose low-res chroma
+# is perturbed; the rest keep the ground truth's, where the network must not
+# change what the shared one does.
+DEFAULT_PERTURB = 0.75
 METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", "regression": "mse_ab"}
 
 
 def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor],
-                 context_noise: float = 0.0, hint_generator: torch.Generator | None = None):
+                 context_noise: float = 0.0, hint_generator: torch.Generator | None = None,
+                 perturb: float = 0.0):
     """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float).
 
     ``context_noise`` (decoder stage, training only): the standard deviation
@@ -72,6 +77,9 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
     the loss on noisy context, while validation always scores clean context.
     ``hint_generator`` (colorizer stages of a model with hint inputs): draws
     the simulated hints of each crop; None scores the crops without hints.
+    ``perturb`` (refine stage, with hints): the probability that a crop with
+    hints gets perturbed low-res chroma (:func:`perturb_chroma`), its hinted
+    cells set to the hint's bins, as the sampler sets them.
     """
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
@@ -85,6 +93,10 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
         loss = model.loss(bins)
         return loss, loss.item() / math.log(2)
     if stage == "refine":
+        if hints is not None and perturb > 0:
+            bins = quantize_ab(perturb_chroma(dequantize_ab(bins), hints, perturb, hint_generator))
+            fixed = hinted_bins(hints, bins.shape[-1])
+            bins = torch.where(fixed >= 0, fixed, bins)
         loss = model.refinement_loss(lightness, bins, ab, hints)
         return loss, loss.item() * AB_SCALE  # mean |error| in ab units
     ab_low = F.avg_pool2d(ab, ab.shape[-1] // bins.shape[-1])
@@ -93,14 +105,16 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
 
 
 @torch.no_grad()
-def validation_metric(model, stage: str, dataset, batch_size: int, hint_seed: int | None = None) -> float:
+def validation_metric(model, stage: str, dataset, batch_size: int, hint_seed: int | None = None,
+                      perturb: float = 0.0) -> float:
     """The stage's metric averaged over the validation crops (all batches weighted by size);
-    with ``hint_seed``, on hints simulated from that seed (the same at every evaluation)."""
+    with ``hint_seed``, on hints simulated from that seed (the same at every evaluation), and
+    low-res chroma perturbed as in training with probability ``perturb``."""
     total, count = 0.0, 0
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
     hint_generator = None if hint_seed is None else torch.Generator().manual_seed(hint_seed)
     for batch in loader:
-        _, value = batch_losses(model, stage, batch, hint_generator=hint_generator)
+        _, value = batch_losses(model, stage, batch, hint_generator=hint_generator, perturb=perturb)
         total, count = total + value * len(batch["l"]), count + len(batch["l"])
     return total / count
 
@@ -149,6 +163,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hints", action="store_true",
                         help="add colour-hint inputs (zero at first) to a model without them, and train "
                              "on simulated hints; a model that has them always trains on hints")
+    parser.add_argument("--hint-refinement", action="store_true",
+                        help="refine stage, a model with hint inputs: give photos with hints a refinement "
+                             "network of their own, a copy of the shared one, which alone is trained; the "
+                             "shared one, for photos without hints, stays as it is")
+    parser.add_argument("--perturb-lowres", type=float, default=None,
+                        help="refine stage with hints: the probability that a crop with hints is fed "
+                             "perturbed low-res chroma, so that the network learns to follow hints that "
+                             "its chroma contradicts (default: 0.75 with a hint refinement, else 0)")
     parser.add_argument("--init-from", default=None,
                         help="a checkpoint folder whose weights (and model config) a new run starts "
                              "from, with a fresh optimizer and schedule; ignored when --out holds a model")
@@ -215,6 +237,16 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     if args.hints and not model.config.hints:
         model.add_hint_inputs()
     with_hints = staged and model.config.hints
+    if args.hint_refinement:
+        if args.stage != "refine" or not model.config.hints:
+            raise SystemExit("--hint-refinement is for the refine stage of a model with hint inputs")
+        if model.hint_refinement is None:
+            model.add_hint_refinement()
+    perturb = args.perturb_lowres
+    if perturb is None:
+        perturb = DEFAULT_PERTURB if with_hints and model.config.hint_refinement and args.stage == "refine" else 0.0
+    if not 0 <= perturb <= 1 or (perturb and not (with_hints and args.stage == "refine")):
+        raise SystemExit("--perturb-lowres is a probability, for the refine stage of a model with hints")
     # Each rank draws its own crops' hints; on the CPU, so any device gives the same.
     hint_generator = torch.Generator().manual_seed(args.seed * 1000 + ranks.rank) if with_hints else None
     size = run_info["data"]["size"]
@@ -248,14 +280,15 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
             metrics[f"val_{metric}"] = validation_metric(model, args.stage, val_set, args.batch_size)
             if with_hints:
                 metrics[f"val_{metric}_hints"] = validation_metric(model, args.stage, val_set,
-                                                                   args.batch_size, hint_seed=0)
+                                                                   args.batch_size, hint_seed=0,
+                                                                   perturb=perturb)
         if staged and args.grid_images > 0 and args.grid_samples > 0:
             rows = sample_rows(model, grid_set, args.grid_images, args.grid_samples, args.seed)
             write_grid(state_dir / f"grid_{trainer.step:06d}.png", rows)
         return metrics
 
     def loss_fn(model, batch):
-        loss, value = batch_losses(model, args.stage, batch, args.context_noise, hint_generator)
+        loss, value = batch_losses(model, args.stage, batch, args.context_noise, hint_generator, perturb)
         return loss, {metric: value}
 
     config = TrainerConfig(

@@ -142,3 +142,27 @@ def test_hints_fine_tune_from_a_model_without_them(corpus, tmp_path):
     assert load_model(out)[0].refinement.stem_hints.weight.abs().sum() > 0
     with pytest.raises(SystemExit, match="colorizer's stages"):
         run(corpus, tmp_path / "reg", "--stage", "regression", "--max-steps", "1", "--hints")
+
+
+def test_hint_refinement_trains_a_copy_and_leaves_the_shared_refinement(corpus, tmp_path):
+    """--hint-refinement copies the refinement for photos with hints and trains the copy alone,
+    on perturbed low-res chroma; the shared one, for photos without hints, stays exactly as it was."""
+    first = tmp_path / "first"
+    run(corpus, first, "--stage", "refine", "--max-steps", "1", "--grid-images", "0", "--hints")
+    before, _ = load_model(first)
+    out = tmp_path / "copy"
+    metrics = run(corpus, out, "--stage", "refine", "--max-steps", "2", "--grid-images", "0",
+                  "--hint-refinement", "--init-from", str(first))
+    assert {"val_l1_ab", "val_l1_ab_hints"} <= set(metrics)
+    after, config = load_model(out)
+    assert config["config"]["hint_refinement"] is True
+    assert all(torch.equal(a, b) for a, b in zip(state(after.refinement).values(),
+                                                 state(before.refinement).values()))
+    assert any(not torch.equal(a, b) for a, b in zip(state(after.hint_refinement).values(),
+                                                     state(before.refinement).values()))
+    with pytest.raises(SystemExit, match="refine stage of a model with hint inputs"):
+        run(corpus, tmp_path / "dec", "--stage", "decoder", "--max-steps", "1", "--hint-refinement",
+            "--init-from", str(first))
+    with pytest.raises(SystemExit, match="probability"):
+        run(corpus, tmp_path / "bad", "--stage", "refine", "--max-steps", "1", "--perturb-lowres", "2",
+            "--init-from", str(first))

@@ -12,7 +12,10 @@ PixColor (Guadarrama et al. 2017), Sec. 3 and Fig. 2:
 
 A model built with ``hints`` also reads a colour-hint map (Zhang et al. 2017;
 :mod:`colorize.hints`) in stages 1 and 3: the hints steer every sample, and
-the PixelCNN still samples all that they leave open.
+the PixelCNN still samples all that they leave open. With ``hint_refinement``
+photos with hints go through a refinement network of their own
+(:meth:`PixColor.add_hint_refinement`), and those without keep the one that
+was trained without them.
 
 Stages 1+2 and stage 3 train separately (Sec. 3.3): the refinement network
 learns from ground truth, never from samples. This module holds the three
@@ -21,6 +24,7 @@ networks and their losses; :mod:`colorize.colorizer` runs inference.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +32,7 @@ import torch
 from torch import nn
 
 from colorize.color import NUM_AB_BINS, dequantize_ab
-from colorize.hints import hinted_bins
+from colorize.hints import has_hints, hinted_bins
 from colorize.models.conditioning import (
     BACKBONE_SIZE,
     ConditioningConfig,
@@ -68,6 +72,8 @@ class PixColorConfig:
     context_noise: float = 0.0
     # Whether the conditioning and refinement networks read a colour-hint map.
     hints: bool = False
+    # Whether photos with hints have a refinement network of their own.
+    hint_refinement: bool = False
 
     def __post_init__(self):
         # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
@@ -85,6 +91,8 @@ class PixColorConfig:
             raise ValueError(f"the conditioning map must be {LOWRES_SIZE}×{LOWRES_SIZE}")
         if self.working_size % 4:
             raise ValueError(f"working_size must be divisible by 4, got {self.working_size}")
+        if self.hint_refinement and not self.hints:
+            raise ValueError("hint_refinement needs a model that reads hints (hints=True)")
         if not 0 <= self.context_noise < 1:
             raise ValueError(f"context_noise must be in [0, 1), got {self.context_noise}")
 
@@ -122,6 +130,8 @@ class PixColor(nn.Module):
         self.conditioning = ConditioningNetwork(config.conditioning, config.hints)
         self.decoder = GatedPixelCNN(config.decoder)
         self.refinement = RefinementNetwork(config.refinement, config.hints)
+        self.hint_refinement = RefinementNetwork(config.refinement, hints=True) \
+            if config.hint_refinement else None
         # The decoder starts as an unconditional model, its projections of the
         # conditioning map at zero: an untrained map only adds noise to every
         # gate, and training first has to learn to ignore it. From zero, each
@@ -144,6 +154,26 @@ class PixColor(nn.Module):
         self.refinement.add_hint_input()
         self.config.hints = True
 
+    def add_hint_refinement(self) -> None:
+        """Give photos with hints a refinement network of their own, a copy of the shared one.
+
+        A sampled 28×28 chroma may paint an object in a colour that a hint
+        contradicts, and the shared network, trained on the ground truth's own
+        bins, has never had to overrule its low-res input. The copy is trained
+        on perturbed chroma (:func:`colorize.hints.perturb_chroma`) to do so,
+        while photos without hints keep exactly the network they had.
+        """
+        if not self.config.hints:
+            raise ValueError("add the hint inputs first (add_hint_inputs)")
+        if self.hint_refinement is not None:
+            raise ValueError("this model already has a hint refinement network")
+        self.hint_refinement = copy.deepcopy(self.refinement)
+        self.config.hint_refinement = True
+
+    def refinement_for(self, hints: torch.Tensor | None) -> RefinementNetwork:
+        """The network that refines a batch with these hints (None: without hints)."""
+        return self.refinement if hints is None or self.hint_refinement is None else self.hint_refinement
+
     def decoder_loss(self, lightness: torch.Tensor, ab_bins: torch.Tensor,
                      context_noise: float = 0.0, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced NLL of the low-res chroma given the gray image (and ``hints``, a hint
@@ -154,8 +184,10 @@ class PixColor(nn.Module):
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
                         ab_work: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """L1 loss of the refined chroma, fed the ground truth's low-res bins (Sec. 3.3)."""
-        return self.refinement.loss(l_work, dequantize_ab(ab_bins), ab_work, hints)
+        """L1 loss of the refined chroma, fed the ground truth's low-res bins (Sec. 3.3), or,
+        training the hint refinement, perturbed ones; with ``hints`` the hint refinement scores
+        every crop of the batch, those with an empty map too."""
+        return self.refinement_for(hints).loss(l_work, dequantize_ab(ab_bins), ab_work, hints)
 
     @torch.no_grad()
     def sample_lowres(self, lightness: torch.Tensor, num_samples: int, temperature: float = 1.0,
@@ -187,13 +219,25 @@ class PixColor(nn.Module):
         ``bf16``: run the convolutions under bfloat16 autocast (about twice as fast
         on a CPU with AVX512-BF16, and on CUDA; the README gives the effect on the
         val metrics). Inputs in channels-last layout take the faster kernels.
+        With a hint refinement, the images with hints go through it and the
+        others through the shared network, without hints.
         """
         repeats = ab_bins.shape[0] // l_work.shape[0]
         l_work = l_work.repeat_interleave(repeats, dim=0)
+        ab_low = dequantize_ab(ab_bins)
         if hints is not None:
             hints = hints.repeat_interleave(repeats, dim=0)
         with torch.autocast(l_work.device.type, dtype=torch.bfloat16, enabled=bf16):
-            return self.refinement(l_work, dequantize_ab(ab_bins), hints).float()
+            if hints is None or self.hint_refinement is None:
+                return self.refinement(l_work, ab_low, hints).float()
+            hinted = has_hints(hints)
+            ab = torch.empty(ab_low.shape[0], 2, *l_work.shape[-2:], device=ab_low.device)
+            if not hinted.all():
+                plain = ~hinted
+                ab[plain] = self.refinement(l_work[plain], ab_low[plain]).float()
+            if hinted.any():
+                ab[hinted] = self.hint_refinement(l_work[hinted], ab_low[hinted], hints[hinted]).float()
+            return ab
 
     def pretrained_keys(self) -> set[str]:
         """State-dict keys that the installed package provides and checkpoints leave out."""
@@ -205,12 +249,15 @@ class PixColor(nn.Module):
     def stage_parameters(self, stage: str) -> list[nn.Parameter] | list[dict]:
         """What each training stage updates: adapter (+ backbone if fine-tuned) and decoder, or
         refinement. With hint inputs: two optimizer groups, the hint inputs at ``HINT_LR_SCALE``
-        times the learning rate (see there)."""
+        times the learning rate (see there). With a hint refinement, the refine stage trains
+        that network alone, its hint input already trained, at one rate."""
         if stage == "decoder":
             params = list(self.conditioning.adapter.parameters()) + list(self.decoder.parameters())
             if self.config.conditioning.finetune_backbone:
                 params += list(self.conditioning.backbone.parameters())
             hint_input = self.conditioning.adapter.project_hints
+        elif stage == "refine" and self.hint_refinement is not None:
+            return list(self.hint_refinement.parameters())
         elif stage == "refine":
             params = list(self.refinement.parameters())
             hint_input = self.refinement.stem_hints
