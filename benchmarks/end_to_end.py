@@ -58,18 +58,16 @@ def best_of(fn, repeats: int) -> float:
 
 def stage_times(colorizer, rgb: np.ndarray, samples: int, repeats: int) -> dict[str, float]:
     """Seconds per stage of one colorize() of ``rgb``, each stage timed on its own."""
-    from colorize.fullres import colorize_into, lightness_of_tensor, luminance_of
-    from colorize.image_io import load_image
     from colorize.models.pixcolor import LOWRES_SIZE
     from colorize.nn.resize import resize
     from colorize.threads import torch_threads
 
-    model, device = colorizer.model, colorizer.device
+    model = colorizer.model
     size = model.config.working_size
     times = {}
     with torch.no_grad(), torch_threads(colorizer.threads):
-        times["L at full resolution"] = best_of(lambda: lightness_of_tensor(load_image(rgb), device), repeats)
-        lightness = lightness_of_tensor(load_image(rgb), device)
+        times["L at full resolution"] = best_of(lambda: colorizer.lightness(rgb), repeats)
+        lightness = colorizer.lightness(rgb)
         times["backbone + adapter"] = best_of(lambda: model.conditioning(lightness), repeats)
         cond = model.conditioning(lightness)
         times["decoder sampling (cached)"] = best_of(lambda: model.decoder.sample(
@@ -81,12 +79,12 @@ def stage_times(colorizer, rgb: np.ndarray, samples: int, repeats: int) -> dict[
         label = f"refinement (batch {samples} at {size}², {'bf16' if bf16 else 'float32'})"
         times[label] = best_of(lambda: model.refine(l_work, bins, bf16=bf16), repeats)
         ab_work = model.refine(l_work, bins, bf16=bf16)
+        bits = torch.zeros(samples)
         out = np.empty((*rgb.shape[:2], 3), np.uint8)
 
         def merge():
-            luminance = luminance_of(lightness)
-            for n in range(samples):
-                colorize_into(out, lightness, ab_work[n:n + 1], luminance=luminance)
+            for _ in colorizer.iter_merged(lightness, ab_work, bits, out=out):
+                pass
 
         times[f"full-resolution merge × {samples}"] = best_of(merge, repeats)
     return times

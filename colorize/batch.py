@@ -47,12 +47,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -67,6 +68,14 @@ from colorize.selection import check_selection
 # Samples per photo: the decoder draws them as one batch, whose memory grows
 # with N (about 1 MB a sample at 224×224, besides the sampler's caches).
 MAX_SAMPLES = 256
+# Photos whose chroma is drawn in one decoder pass. The sampler's cost per
+# step grows little with its batch up to tens of maps, so at a few samples a
+# photo a group costs not much more than one photo (the README has the
+# figures). Bounded by the maps drawn (the sampler's memory) and by the
+# photos' full-size pixels: each one's L waits, 4 bytes a pixel, for its group.
+GROUP_DRAWS = 16
+GROUP_MAX_PHOTOS = 8
+GROUP_PIXELS = 16_000_000
 # Free space OUT_DIR must have before a run starts: a few outputs' worth.
 MIN_FREE_BYTES = 64 << 20
 # Output formats: the file suffix and Pillow's save options. PNG at compression
@@ -323,8 +332,26 @@ def output_image(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     return image
 
 
-def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list[str]:
-    """Colorize ``job.source`` into ``job.targets``; returns warnings, raises on failure."""
+@dataclass
+class OpenPhoto:
+    """A photo read and locked, waiting for its group's chroma: its L at full size (4 bytes
+    a pixel), alpha plane, read warnings, hints and seed."""
+
+    job: Job
+    lightness: torch.Tensor | None
+    alpha: np.ndarray | None
+    notes: list[str]
+    hints: list
+    hint_map: torch.Tensor | None
+    seed: int
+
+    @property
+    def pixels(self) -> int:
+        return self.lightness.shape[-2] * self.lightness.shape[-1]
+
+
+def open_photo(colorizer: Colorizer, job: Job, options: BatchOptions) -> OpenPhoto:
+    """Read ``job.source`` down to what its colorization needs; raises on a photo that cannot be."""
     photo = read_photo(job.source)
     rgb, alpha, notes = photo.rgb, photo.alpha, photo.warnings
     del photo
@@ -338,13 +365,27 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
         raise PhotoError(f"its hints: {err}") from None
     # A fresh seed is drawn here rather than inside the sampler, so the record can name it.
     seed = secrets.randbelow(2**63) if options.seed is None else options.seed
-    samples = colorizer.iter_samples(lightness, options.num_samples, options.temperature, seed,
-                                     select=options.select, draws=options.draws, hints=hint_map)
+    return OpenPhoto(job, lightness, alpha, notes, hints, hint_map, seed)
+
+
+def draw_group(colorizer: Colorizer, photos: list[OpenPhoto],
+               options: BatchOptions) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The chroma of a group of photos, one decoder pass: per photo (ab (N, 2, S, S), bits (N,))."""
+    return colorizer.draw_photos_chroma([photo.lightness for photo in photos], options.num_samples,
+                                        options.temperature, [photo.seed for photo in photos],
+                                        options.select, options.draws, [photo.hint_map for photo in photos])
+
+
+def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tensor, torch.Tensor],
+                options: BatchOptions) -> list[str]:
+    """Join the photo with its chroma, write its outputs and record; returns warnings, raises on failure."""
+    job, alpha, notes = photo.job, photo.alpha, photo.notes
+    samples = colorizer.iter_merged(photo.lightness, *chroma)
     outputs, save_options = [], options.save_options()
     if alpha is not None and options.format == "jpg":
         notes = [*notes, "JPEG has no alpha channel: the outputs are opaque"]
         alpha = None
-    # The next sample is made in a thread while this one is encoded and
+    # The next sample is joined in a thread while this one is encoded and
     # written (both release the GIL). The writing stays in this thread, so
     # Ctrl-C or SIGTERM interrupts it and its temporary file is removed;
     # leaving the block waits for the sample in the making, which writes
@@ -358,19 +399,25 @@ def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list
             upcoming = maker.submit(next, samples, None)
             write_output(image, target, save_options)
             outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
-    record = {"source": job.source.name, "seed": seed, "temperature": options.temperature,
+    record = {"source": job.source.name, "seed": photo.seed, "temperature": options.temperature,
               "select": options.select, "draws": check_selection(options.select, options.num_samples,
                                                                  options.draws),
               "outputs": outputs}
-    if hints:
+    if photo.hints:
         record["hints"] = [list(hint[:2]) + [hint[2] if isinstance(hint[2], str) else list(hint[2])]
-                           for hint in hints]
+                           for hint in photo.hints]
     try:
         write_bytes_atomically(record_path(job.targets), (json.dumps(record, indent=2) + "\n").encode())
     except OSError as err:
         message = f"cannot write {record_path(job.targets)}: {err.strerror or err}"
         raise (DiskError if err.errno in DISK_ERRNOS else PhotoError)(message) from None
     return notes
+
+
+def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list[str]:
+    """Colorize ``job.source`` into ``job.targets`` on its own; returns warnings, raises on failure."""
+    photo = open_photo(colorizer, job, options)
+    return write_photo(colorizer, photo, draw_group(colorizer, [photo], options)[0], options)
 
 
 def one_line(text: str) -> str:
@@ -415,29 +462,77 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
         for name in unmatched:
             progress.write(f"warning: the hints file names {name!r}, which is no photo under {in_dir}",
                            file=log)
+
+        def report(outcome: str, lines: list[str]) -> bool:
+            """Count and print one photo's outcome; True when the run must stop."""
+            stop = outcome == "stopped"  # a full or read-only disk: the photo failed, and so would the rest
+            outcome = "failed" if stop else outcome
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            for line in lines:
+                progress.write(line, file=log)
+            if outcome == "failed":
+                progress.set_postfix(failed=result.failed)
+            progress.update()
+            result.stopped = stop
+            return stop
+
         try:
-            for job in jobs:
-                outcome, lines = run_job(colorizer, job, options, in_root)
-                stop = outcome == "stopped"  # a full or read-only disk: the photo failed, and so would the rest
-                outcome = "failed" if stop else outcome
-                setattr(result, outcome, getattr(result, outcome) + 1)
-                for line in lines:
-                    progress.write(line, file=log)
-                if outcome == "failed":
-                    progress.set_postfix(failed=result.failed)
-                progress.update()
-                if stop:
-                    result.stopped = True
-                    break
+            run_groups(colorizer, jobs, options, in_root, report)
         except KeyboardInterrupt:
             result.interrupted = True
     result.seconds = time.perf_counter() - start
     return result
 
 
-def run_job(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path) -> tuple[str, list[str]]:
-    """One file: its outcome (a :class:`BatchResult` counter: done, skipped, failed,
-    unsupported; or "stopped" for a disk error) and lines to report."""
+def failure(job: Job, err: Exception) -> tuple[str, list[str]]:
+    """The outcome and line of a photo that failed with ``err`` (a disk error stops the run)."""
+    if isinstance(err, DiskError):
+        return "stopped", [f"error: {shown(job.source)}: {one_line(err)}; stopping: "
+                           "every later photo would fail the same way"]
+    reason = str(err) if isinstance(err, PhotoError) else f"{type(err).__name__}: {err}"
+    return "failed", [f"error: {shown(job.source)}: {one_line(reason)}"]
+
+
+@dataclass
+class Group:
+    """Consecutive jobs whose photos share one decoder pass. ``entries`` keeps the job order:
+    an :class:`OpenPhoto`, or the (outcome, lines) of a job settled without colorizing;
+    ``locks`` holds the open photos' locks until their outputs are written."""
+
+    entries: list = field(default_factory=list)
+    locks: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    @property
+    def photos(self) -> list[OpenPhoto]:
+        return [entry for entry in self.entries if isinstance(entry, OpenPhoto)]
+
+
+def group_photos(options: BatchOptions) -> int:
+    """How many photos a group takes at most: GROUP_DRAWS maps in all, at least one photo."""
+    draws = check_selection(options.select, options.num_samples, options.draws)
+    return max(1, min(GROUP_MAX_PHOTOS, GROUP_DRAWS // draws))
+
+
+def open_groups(colorizer: Colorizer, jobs: list[Job], options: BatchOptions,
+                in_root: Path) -> Iterator[Group]:
+    """The jobs in groups, their photos read and locked: a group closes at
+    :func:`group_photos` photos, or at GROUP_PIXELS pixels of them."""
+    group, most = Group(), group_photos(options)
+    for job in jobs:
+        group.entries.append(open_job(colorizer, job, options, in_root, group.locks))
+        photos = group.photos
+        if len(photos) >= most or sum(photo.pixels for photo in photos) >= GROUP_PIXELS:
+            yield group
+            group = Group()
+    if group.entries:
+        yield group
+
+
+def open_job(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path,
+             locks: contextlib.ExitStack) -> OpenPhoto | tuple[str, list[str]]:
+    """One file, up to its colorization: its :class:`OpenPhoto`, its lock entered into
+    ``locks``; or, for a file settled here, its outcome (a :class:`BatchResult` counter:
+    skipped, failed, unsupported; "stopped" for a disk error) and lines to report."""
     if job.unsupported:
         suffix = job.source.suffix.lower() or "no extension"
         return "unsupported", [f"skipped: {shown(job.source)}: not a supported image format ({suffix})"]
@@ -447,23 +542,73 @@ def run_job(colorizer: Colorizer, job: Job, options: BatchOptions, in_root: Path
 
     if finished():
         return "skipped", []
-    try:
-        if job.problem is not None:
-            raise PhotoError(job.problem)
-        out_folder = prepare_output_folder(job, in_root)
-        with photo_lock(lock_path(out_folder, job.source.name)) as held:
-            if not held:
+    with contextlib.ExitStack() as held_lock:
+        try:
+            if job.problem is not None:
+                raise PhotoError(job.problem)
+            out_folder = prepare_output_folder(job, in_root)
+            if not held_lock.enter_context(photo_lock(lock_path(out_folder, job.source.name))):
                 return "skipped", [f"skipped: {shown(job.source)}: another run is colorizing it"]
             if finished():  # the other run finished it while this one waited for the lock
                 return "skipped", []
-            notes = colorize_file(colorizer, job, options)
-    except DiskError as err:
-        return "stopped", [f"error: {shown(job.source)}: {one_line(err)}; stopping: "
-                           "every later photo would fail the same way"]
-    except Exception as err:  # noqa: BLE001 -- one bad file must not stop the batch
-        reason = str(err) if isinstance(err, PhotoError) else f"{type(err).__name__}: {err}"
-        return "failed", [f"error: {shown(job.source)}: {one_line(reason)}"]
-    return "done", [f"warning: {shown(job.source)}: {one_line(note)}" for note in notes]
+            photo = open_photo(colorizer, job, options)
+        except Exception as err:  # noqa: BLE001 -- one bad file must not stop the batch
+            return failure(job, err)
+        locks.enter_context(held_lock.pop_all())  # held until the photo's outputs are written
+        return photo
+
+
+def run_groups(colorizer: Colorizer, jobs: list[Job], options: BatchOptions, in_root: Path,
+               report) -> None:
+    """Colorize ``jobs`` a group at a time, calling ``report(outcome, lines)`` for each job in
+    order; stops when it returns True.
+
+    Three things overlap: the main thread reads the next group, a thread
+    draws a group's chroma (the sampler runs on one core), and the main
+    thread joins and writes the group before. Writing stays in the main
+    thread, so Ctrl-C or SIGTERM interrupts it and removes its temporary
+    file. At most two groups are open at once.
+    """
+    drawer = ThreadPoolExecutor(max_workers=1)
+    pending: list[tuple[Group, Future]] = []
+    try:
+        for group in open_groups(colorizer, jobs, options, in_root):
+            pending.append((group, drawer.submit(draw_group, colorizer, group.photos, options)))
+            if len(pending) == 2 and finish_group(colorizer, *pending.pop(0), options, report):
+                return
+        while pending:
+            if finish_group(colorizer, *pending.pop(0), options, report):
+                return
+    finally:
+        # A draw in flight finishes in its thread and is dropped; the locks go now.
+        drawer.shutdown(wait=False, cancel_futures=True)
+        for group, _ in pending:
+            group.locks.close()
+
+
+def finish_group(colorizer: Colorizer, group: Group, drawn: Future, options: BatchOptions, report) -> bool:
+    """Write the group's photos and report each of its jobs in order; True when the run must stop."""
+    with group.locks:
+        try:
+            chroma = iter(drawn.result())
+        except Exception as err:  # noqa: BLE001 -- the group's photos fail, the batch goes on
+            chroma = err
+        for entry in group.entries:
+            if not isinstance(entry, OpenPhoto):
+                outcome, lines = entry
+            elif isinstance(chroma, Exception):
+                outcome, lines = failure(entry.job, chroma)
+            else:
+                try:
+                    notes = write_photo(colorizer, entry, next(chroma), options)
+                    outcome = "done"
+                    lines = [f"warning: {shown(entry.job.source)}: {one_line(note)}" for note in notes]
+                except Exception as err:  # noqa: BLE001 -- one bad file must not stop the batch
+                    outcome, lines = failure(entry.job, err)
+                entry.lightness = None  # its full-size L is no longer needed
+            if report(outcome, lines):
+                return True
+    return False
 
 
 @contextlib.contextmanager

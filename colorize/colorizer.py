@@ -24,12 +24,13 @@ from PIL import Image
 
 from colorize.checkpoint import CONFIG_FILE, load_model
 from colorize.device import has_fast_bf16, resolve_device
-from colorize.fullres import colorize_into, lightness_of_tensor, luminance_of
+from colorize.fullres import colorize_into, lightness_of, lightness_of_tensor, luminance_of
 from colorize.hints import Hint, user_hint_map
-from colorize.image_io import ImageInput, load_image
+from colorize.image_io import ImageInput, array_to_rgb, is_rgb8, load_array
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
 from colorize.selection import bits_per_value, check_selection, select_maps
+from colorize.sampling import Generators
 from colorize.threads import check_threads, torch_threads
 
 # The merge's L-only term (4 bytes a pixel) is kept for all of a photo's samples up to this size.
@@ -86,7 +87,9 @@ class Colorizer:
     def __init__(self, model: PixColor, device: torch.device, threads: int | None = None,
                  refine_bf16: bool | None = None):
         self.model = model.to(device).eval()
-        self.model.refinement.to(memory_format=torch.channels_last)
+        for refinement in (self.model.refinement, self.model.hint_refinement):
+            if refinement is not None:
+                refinement.to(memory_format=torch.channels_last)
         self.device = device
         self.threads = check_threads(threads)
         self.refine_bf16 = has_fast_bf16(device) if refine_bf16 is None else bool(refine_bf16)
@@ -116,32 +119,73 @@ class Colorizer:
         lightness: torch.Tensor,
         num_samples: int = 4,
         temperature: float = 1.0,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
         progress: bool = False,
         select: str = "drawn",
         draws: int | None = None,
         hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """L (1, 1, H, W) in [0, 100] → the N kept of M drawn maps, in the order ``select`` gives:
-        (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28), bits per value (N,)).
+        """L (B, 1, H, W) in [0, 100] of B photos → the N kept of M drawn maps of each, photo-major,
+        in the order ``select`` gives: (ab (B·N, 2, S, S) at the working resolution,
+        bins (B·N, 2, 28, 28), bits per value (B·N,)).
 
-        ``select`` and ``draws`` (M): see :mod:`colorize.selection`. ``hints``: None or
-        a hint map (1, 3, S, S) (:func:`colorize.hints.user_hint_map`); the bits are then
-        the likelihood given the hints too.
+        Several photos share one decoder pass, their L at the working size
+        (:meth:`draw_photos_chroma`); ``generator`` is then one per photo, and
+        each photo gets the maps it gets alone. ``select`` and ``draws`` (M):
+        see :mod:`colorize.selection`. ``hints``: None or a hint map (B, 3, S, S)
+        (:func:`colorize.hints.user_hint_map`); the bits are then the
+        likelihood given the hints too.
         """
         size = self.model.config.working_size
         draws = check_selection(select, num_samples, draws)
+        photos = lightness.shape[0]
         with torch_threads(self.threads):
             # 1–2. Condition on the gray image (and the hints) and sample M low-res chroma
             # maps from the conditional PixelCNN, one batch, each with its exact likelihood.
-            log_prob = torch.zeros(draws, dtype=torch.float64, device=self.device)
+            log_prob = torch.zeros(photos * draws, dtype=torch.float64, device=self.device)
             bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob, hints)
             bits = bits_per_value(log_prob, 2 * LOWRES_SIZE * LOWRES_SIZE).cpu()
-            keep = select_maps(bins, bits, num_samples, select)
+            keep = [photo * draws + index for photo in range(photos)
+                    for index in select_maps(bins[photo * draws:(photo + 1) * draws],
+                                             bits[photo * draws:(photo + 1) * draws], num_samples, select)]
             bins, bits = bins[keep], bits[keep]
             # 3. Refine only the kept ones to the working resolution against the gray image's edges.
             ab_work = self.model.refine(resize(lightness, size, size), bins, hints, bf16=self.refine_bf16)
             return ab_work, bins, bits
+
+    def draw_photos_chroma(self, lightnesses: list[torch.Tensor], num_samples: int = 4,
+                           temperature: float = 1.0, seeds: list[int | None] | None = None,
+                           select: str = "drawn", draws: int | None = None,
+                           hint_maps: list[torch.Tensor | None] | None = None,
+                           ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The chroma of several photos, in one decoder pass: L (1, 1, H_p, W_p) of each, of any
+        sizes → per photo (ab (N, 2, S, S) at the working resolution, bits per value (N,)).
+
+        Each photo gets what :meth:`iter_samples` draws for it alone with its
+        seed (``seeds``, None for fresh ones) and hint map (``hint_maps``, from
+        :meth:`hint_map`), up to the last bits of the refinement's floats (tested):
+        a batch of several photos spreads the sampler's cost per step, which
+        dominates at a few samples a photo.
+        """
+        if not lightnesses:
+            return []
+        seeds = [None] * len(lightnesses) if seeds is None else seeds
+        hint_maps = [None] * len(lightnesses) if hint_maps is None else hint_maps
+        if len(seeds) != len(lightnesses) or len(hint_maps) != len(lightnesses):
+            raise ValueError("give one seed and one hint map (or None) per photo")
+        size = self.model.config.working_size
+        # The conditioning resizes L to this size anyway, and a same-size resize is the identity.
+        l_work = torch.cat([resize(lightness, size, size) for lightness in lightnesses])
+        hints = None
+        if any(hint_map is not None for hint_map in hint_maps):
+            # An empty map is exactly no hints (tested), so photos without hints keep their draws.
+            empty = torch.zeros(1, 3, size, size, device=self.device)
+            hints = torch.cat([empty if hint_map is None else hint_map for hint_map in hint_maps])
+        ab_work, _, bits = self.draw_chroma(l_work, num_samples, temperature,
+                                            [seeded_generator(seed) for seed in seeds], False, select,
+                                            draws, hints)
+        return [(ab_work[p * num_samples:(p + 1) * num_samples], bits[p * num_samples:(p + 1) * num_samples])
+                for p in range(len(lightnesses))]
 
     def hint_map(self, hints: list[Hint] | None, width: int, height: int) -> torch.Tensor | None:
         """User hints on a width × height photo → the model's hint map (1, 3, S, S), or None
@@ -170,7 +214,16 @@ class Colorizer:
                      select: str = "drawn", draws: int | None = None,
                      hints: torch.Tensor | None = None) -> Iterator[tuple[np.ndarray, float]]:
         """The colorizations of L (1, 1, H, W), one (uint8 (H, W, 3) image, bits per value) at a time.
-        ``hints``: None or a hint map from :meth:`hint_map`.
+        ``hints``: None or a hint map from :meth:`hint_map`. ``out``: see :meth:`iter_merged`.
+        """
+        ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
+                                            progress, select, draws, hints)
+        yield from self.iter_merged(lightness, ab_work, bits, out)
+
+    def iter_merged(self, lightness: torch.Tensor, ab_work: torch.Tensor, bits: torch.Tensor,
+                    out: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        """L (1, 1, H, W) and N chroma maps ab (N, 2, S, S) with their bits (N,) → the N
+        colorizations, one (uint8 (H, W, 3) image, bits per value) at a time.
 
         4. Each is joined with the photo's own L at full resolution, in strips
         (:mod:`colorize.fullres`). With ``out`` (uint8 (H, W, 3), or (H, W, 4)
@@ -178,9 +231,8 @@ class Colorizer:
         buffer: take (save) each before asking for the next. Without it, each
         is a new array.
         """
-        ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
-                                            progress, select, draws, hints)
         height, width = lightness.shape[-2:]
+        num_samples = ab_work.shape[0]
         luminance = None  # above the cap, each band computes its own: memory stays at L plus one output
         if height * width <= LUMINANCE_CACHE_PIXELS:
             with torch_threads(self.threads):
@@ -191,6 +243,19 @@ class Colorizer:
                 colorize_into(buffer, lightness, ab_work[n:n + 1], luminance=luminance)
             yield buffer, float(bits[n])
 
+    def lightness(self, image: ImageInput) -> torch.Tensor:
+        """The photo's L (1, 1, H, W) in [0, 100] on the colorizer's device: what it keeps of it.
+
+        By bands of rows: kornia's Lab conversion of a whole 50-megapixel
+        photo would hold several float copies of it at once. 8-bit pixels (a
+        file, a PIL image, a uint8 array) take the table path of
+        :func:`colorize.fullres.lightness_of`, with the same numbers.
+        """
+        array = load_array(image)
+        if is_rgb8(array):
+            return lightness_of(array, self.device)
+        return lightness_of_tensor(array_to_rgb(array), self.device)
+
     def iter_colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                              seed: int | None = None, select: str = "drawn", draws: int | None = None,
                              progress: bool = False, hints: list[Hint] | None = None) -> Iterator[Colorization]:
@@ -200,9 +265,7 @@ class Colorizer:
         """
         check_sampling_options(num_samples, temperature, seed)
         check_selection(select, num_samples, draws)
-        # L by bands of rows: kornia's Lab conversion of a whole 50-megapixel
-        # photo would hold several float copies of it at once.
-        lightness = lightness_of_tensor(load_image(image), self.device)  # (1, 1, H, W)
+        lightness = self.lightness(image)
         hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])
         samples = self.iter_samples(lightness, num_samples, temperature, seed, progress=progress,
                                     select=select, draws=draws, hints=hint_map)

@@ -8,12 +8,18 @@ only full-size buffers are L (4 bytes a pixel) and one output image: a
 kornia's conversions would hold several 600 MB copies at once.
 
 The join itself, Lab → sRGB → 8 bits, is one fused function of each strip
-(:func:`merge_strip`): kornia's ``lab_to_rgb`` step for step, but channels
-last, so the 8-bit pixels come out in the array's own layout, and with the
-one L-only term that costs a power, the linear luminance Y, computed once per
-photo (:func:`luminance_of`) for all its samples. Its floats may differ from
-the whole-image conversion in their last bit, so an 8-bit value may differ
-by one, as it does between runs with different numbers of CPU threads.
+(:func:`merge_strip`): kornia's ``lab_to_rgb`` step for step, one channel
+plane at a time written into its place in the 8-bit output, with the one
+L-only term that costs a power, the linear luminance Y, computed once per
+photo (:func:`luminance_of`) for all its samples, and the sRGB encoding's
+power replaced by a table of the 255 thresholds between 8-bit levels
+(:func:`srgb_levels`). An 8-bit value may differ by one from the whole-image
+conversion, where the float formula lands within its last bit of a
+threshold (a few pixels in a million), as it does between runs with
+different numbers of CPU threads.
+
+L itself comes from the 8-bit photo by tables too (:func:`lightness_of`):
+its linearisation has only 256 values a channel.
 
 This is the layer below :class:`colorize.colorizer.Colorizer`, which calls it;
 it knows nothing of the networks.
@@ -21,13 +27,13 @@ it knows nothing of the networks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 from colorize.color import rgb_from, rgb_to_gray
-from colorize.image_io import array_to_rgb
 from colorize.nn.resize import resize
 
 # About a million pixels a strip: the float temporaries of one strip (a few
@@ -45,16 +51,52 @@ XYZ_TO_LINEAR_RGB = (
     (0.0556466391351772, -0.2040413383665112, 1.0573110696453443),
 )
 D65_WHITE = (0.95047, 1.0, 1.08883)
+# Linear sRGB → Y, the middle row of kornia.color's sRGB → XYZ matrix.
+RGB_TO_LUMINANCE = (0.212671, 0.715160, 0.072169)
+
+
+@functools.cache
+def luminance_of_levels() -> torch.Tensor:
+    """Each 8-bit level's share of the linear luminance Y, per channel (3, 256), float32.
+
+    Row c, column v: the weight of channel c in Y (kornia's sRGB → XYZ row)
+    times v / 255 made linear by kornia's formula, so Y of a pixel is the sum
+    of three lookups.
+    """
+    levels = torch.arange(256, dtype=torch.float32) / 255
+    linear = torch.where(levels > 0.04045, ((levels + 0.055) / 1.055).pow(2.4), levels / 12.92)
+    return torch.tensor(RGB_TO_LUMINANCE)[:, None] * linear
+
+
+def lightness_of_levels(rgb: torch.Tensor) -> torch.Tensor:
+    """uint8 sRGB (h, w, 3) → L (h, w) in [0, 100], on the CPU.
+
+    The same L as ``rgb_to_gray`` (kornia's ``rgb_to_lab``), bit for bit
+    (tested), at a fraction of the cost: an 8-bit photo has 256 levels a
+    channel, so its linearisation, three powers a pixel, is a table, and of
+    Lab only L, one cube root a pixel, is computed.
+    """
+    shares = luminance_of_levels()
+    flat = rgb.reshape(-1, 3).to(torch.int32)
+    luminance = shares[0].index_select(0, flat[:, 0])
+    luminance.add_(shares[1].index_select(0, flat[:, 1])).add_(shares[2].index_select(0, flat[:, 2]))
+    threshold = 0.008856
+    f = torch.where(luminance > threshold, luminance.clamp(min=threshold).pow(1 / 3.0),
+                    7.787 * luminance + 4.0 / 29.0)
+    return f.mul_(116.0).sub_(16.0).view(rgb.shape[:2])
 
 
 def lightness_of(rgb: np.ndarray, device: torch.device, strip_pixels: int = STRIP_PIXELS) -> torch.Tensor:
-    """uint8 sRGB (H, W, 3) → L (1, 1, H, W) in [0, 100] on ``device``, a band of rows at a time."""
+    """uint8 sRGB (H, W, 3) → L (1, 1, H, W) in [0, 100] on ``device``, a band of rows at a time,
+    by :func:`lightness_of_levels`."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[:2]
     lightness = torch.empty(1, 1, height, width, device=device)
     rows = max(1, strip_pixels // width)
     for top in range(0, height, rows):
-        # On the CPU, as lightness_of_tensor(load_image(...)) in Colorizer.colorize, so the numbers agree.
-        lightness[0, :, top:top + rows] = rgb_to_gray(array_to_rgb(rgb[top:top + rows]))
+        band = np.require(rgb[top:top + rows], requirements=["C", "W"])  # as torch.from_numpy takes it
+        lightness[0, 0, top:top + rows] = lightness_of_levels(torch.from_numpy(band))
     return lightness
 
 
@@ -87,17 +129,68 @@ def luminance_of(lightness: torch.Tensor) -> torch.Tensor:
     return inverse_lab_f((lightness + 16.0) / 116.0)
 
 
-def merge_strip(lightness: torch.Tensor, luminance: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+# The 8-bit sRGB encoding as a table of thresholds (:func:`srgb_level_table`):
+# linear [0, 1] in SRGB_BUCKETS equal buckets. The encoding's steepest slope,
+# 12.92 · 255 levels per unit at black, is below SRGB_BUCKETS, so a bucket
+# holds at most one level's threshold (tested).
+SRGB_BUCKETS = 4096
+
+
+@functools.cache
+def srgb_level_table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The thresholds of 8-bit sRGB in linear light: per bucket of :data:`SRGB_BUCKETS`, and
+    one more for 1 itself, (the level at its start, uint8; the linear value where the next
+    level begins, float32, infinity for none), on ``device``.
+
+    Level k begins where the encoding reaches (k − ½) / 255, so the level of
+    a linear value v is round(255 · sRGB(v)), as the formula gives it, up to
+    the float rounding of the formula itself right at a threshold.
+    """
+    encoded = (np.arange(1, 256, dtype=np.float64) - 0.5) / 255
+    starts = np.where(encoded > 12.92 * 0.0031308, ((encoded + 0.055) / 1.055) ** 2.4, encoded / 12.92)
+    edges = np.arange(SRGB_BUCKETS + 1, dtype=np.float64) / SRGB_BUCKETS
+    base = np.searchsorted(starts, edges, side="right")  # levels begun by each bucket's start
+    following = np.append(starts, np.inf)[base]
+    return (torch.from_numpy(base.astype(np.uint8)).to(device),
+            torch.from_numpy(following.astype(np.float32)).to(device))
+
+
+def srgb_levels(linear: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Linear sRGB (any shape) → its 8-bit levels round(255 · sRGB(clip(v, 0, 1))), uint8.
+
+    Two lookups and a comparison a value instead of a power: the encoding's
+    power was most of the merge's time. ``out``: a uint8 tensor of the same
+    shape (a strided view too) to write into.
+    """
+    base, following = srgb_level_table(linear.device)
+    clipped = linear.clamp(0.0, 1.0)
+    bucket = (clipped * SRGB_BUCKETS).to(torch.int32).view(-1)  # 0 … SRGB_BUCKETS
+    levels = base.index_select(0, bucket).view(linear.shape)
+    levels.add_(clipped >= following.index_select(0, bucket).view(linear.shape))
+    if out is None:
+        return levels
+    return out.copy_(levels)
+
+
+def merge_strip(lightness: torch.Tensor, luminance: torch.Tensor, ab: torch.Tensor,
+                out: torch.Tensor | None = None) -> torch.Tensor:
     """L and Y (H, w), ab (2, H, w) → uint8 sRGB (H, w, 3), channels last: Lab → XYZ → linear sRGB
-    → sRGB, clipped and rounded, kornia's ``lab_to_rgb`` and :func:`colorize.image_io.tensor_to_uint8` fused."""
+    → 8-bit sRGB, kornia's ``lab_to_rgb`` and :func:`colorize.image_io.tensor_to_uint8` fused.
+
+    One channel plane at a time, each written into its place in the
+    channels-last pixels: ``out``, uint8 (H, w, C ≥ 3) on L's device (a view
+    of the output image), or a new (H, w, 3).
+    """
     fy = (lightness + 16.0) / 116.0
-    x = inverse_lab_f(ab[0] / 500.0 + fy) * D65_WHITE[0]
-    z = inverse_lab_f((fy - ab[1] / 200.0).clamp(min=0.0)) * D65_WHITE[2]
-    xyz = torch.stack([x, luminance * D65_WHITE[1], z], dim=-1)  # (H, w, 3)
-    linear = xyz @ xyz.new_tensor(XYZ_TO_LINEAR_RGB).t()
-    srgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308).pow(1 / 2.4) - 0.055,
-                       12.92 * linear)
-    return srgb.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+    x = inverse_lab_f(ab[0] / 500.0 + fy).mul_(D65_WHITE[0])
+    z = inverse_lab_f((fy - ab[1] / 200.0).clamp_(min=0.0)).mul_(D65_WHITE[2])
+    y = luminance * D65_WHITE[1]
+    if out is None:
+        out = torch.empty(*lightness.shape, 3, dtype=torch.uint8, device=lightness.device)
+    for channel, (from_x, from_y, from_z) in enumerate(XYZ_TO_LINEAR_RGB):
+        linear = torch.add(x * from_x, y, alpha=from_y).add_(z, alpha=from_z)
+        srgb_levels(linear, out=out[..., channel])
+    return out
 
 
 def ab_rows(ab_work: torch.Tensor, height: int, width: int, rows: int) -> Iterator[tuple[int, torch.Tensor]]:
@@ -146,10 +239,15 @@ def colorize_into(out: np.ndarray, lightness: torch.Tensor, ab_work: torch.Tenso
         raise ValueError(f"out must be uint8 ({height}, {width}, 3 or 4), got {out.dtype} {out.shape}")
     if luminance is None:
         luminance = luminance_of(lightness)
+    # On the CPU the planes are written straight into ``out``.
+    direct = torch.from_numpy(out) if lightness.device.type == "cpu" and out.flags.writeable else None
     # Bands of whole rows: each is contiguous in L, Y and ``out``.
     rows = max(1, strip_pixels // width)
     for top, ab in ab_rows(ab_work.float(), height, width, rows):
         bottom = top + ab.shape[-2]
-        pixels = merge_strip(lightness[0, 0, top:bottom], luminance[0, 0, top:bottom], ab[0])
-        out[top:bottom, :, :3] = pixels.cpu().numpy()
+        strip = (lightness[0, 0, top:bottom], luminance[0, 0, top:bottom], ab[0])
+        if direct is not None:
+            merge_strip(*strip, out=direct[top:bottom])
+        else:
+            out[top:bottom, :, :3] = merge_strip(*strip).cpu().numpy()
     return out

@@ -151,13 +151,15 @@ def array_to_rgb(array: np.ndarray) -> torch.Tensor:
     return values.contiguous()
 
 
-def load_image(image: ImageInput, max_pixels: int | None = None) -> torch.Tensor:
-    """A path, PIL image or numpy array → float sRGB (3, H, W) in [0, 1].
+def load_array(image: ImageInput, max_pixels: int | None = None) -> np.ndarray:
+    """A path, PIL image or numpy array → its pixels as an array: upright 8-bit RGB (H, W, 3)
+    for a file or PIL image (:func:`pil_to_rgb`), the array itself otherwise (checked by
+    :func:`array_to_rgb` when it is converted).
 
     A path is opened by :func:`open_image`, so a file above ``max_pixels``
     is refused from its header. Raises FileNotFoundError for a missing path,
-    ValueError for a file that is not a readable image (or too large) or an
-    array that is not one, TypeError for anything else.
+    ValueError for a file that is not a readable image (or too large),
+    TypeError for anything else.
     """
     if isinstance(image, (str, Path)):
         path = Path(image)
@@ -169,14 +171,27 @@ def load_image(image: ImageInput, max_pixels: int | None = None) -> torch.Tensor
                 rgb = pil_to_rgb(img)
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:  # while decoding
             raise ValueError(f"cannot decode image {path}: {err}") from err
-        return array_to_rgb(np.asarray(rgb))
+        return np.asarray(rgb)
     if isinstance(image, Image.Image):
-        return array_to_rgb(np.asarray(pil_to_rgb(image)))
+        return np.asarray(pil_to_rgb(image))
     if isinstance(image, np.ndarray):
-        return array_to_rgb(image)
+        return image
     raise TypeError(
         f"image must be a path, a PIL image or a numpy array, got {type(image).__name__}"
     )
+
+
+def is_rgb8(array: np.ndarray) -> bool:
+    """Whether ``array`` is a non-empty 8-bit RGB image (H, W, 3), the form photos are read in."""
+    return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.size > 0
+
+
+def load_image(image: ImageInput, max_pixels: int | None = None) -> torch.Tensor:
+    """A path, PIL image or numpy array → float sRGB (3, H, W) in [0, 1].
+
+    The errors of :func:`load_array` and :func:`array_to_rgb`.
+    """
+    return array_to_rgb(load_array(image, max_pixels))
 
 
 def tensor_to_uint8(rgb: torch.Tensor) -> np.ndarray:

@@ -34,21 +34,33 @@ from colorize.color import classes_to_unit
 SAMPLING_METHODS = ("cached", "naive")
 
 
+Generators = torch.Generator | list[torch.Generator | None] | None
+
+
 def draw_noise(
-    batch_size: int, num_steps: int, num_classes: int, generator: torch.Generator | None = None,
+    batch_size: int, num_steps: int, num_classes: int, generator: Generators = None,
     device: torch.device | str = "cpu", context_noise: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Gumbel noise (batch_size, num_steps, num_classes) and, for ``context_noise`` > 0, the
     context noise (batch_size, num_steps), already scaled; sample b's is drawn whole (its Gumbel
     rows, then its context noise) before b + 1's.
 
-    Drawn on the generator's device (the CPU for None) and moved to
-    ``device``, so one seed gives the same samples on any device. Without
-    context noise the draws are those of a model trained without it.
+    ``generator``: one generator (or None) for the whole batch, or a list of
+    G, G dividing batch_size, each drawing batch_size / G consecutive samples
+    (one photo's): so several photos in one batch get the draws that each
+    would get alone from its own generator. Drawn on the generator's device
+    (the CPU for None) and moved to ``device``, so one seed gives the same
+    samples on any device. Without context noise the draws are those of a
+    model trained without it.
     """
-    source = "cpu" if generator is None else generator.device
+    generators = generator if isinstance(generator, list) else [generator]
+    if not generators or batch_size % len(generators):
+        raise ValueError(f"{len(generators)} generators; batch_size {batch_size} must be a multiple of them")
+    per_generator = batch_size // len(generators)
     gumbel_rows, context_rows = [], []
-    for _ in range(batch_size):
+    for b in range(batch_size):
+        generator = generators[b // per_generator]
+        source = "cpu" if generator is None else generator.device
         gumbel_rows.append(torch.rand(num_steps, num_classes, generator=generator, device=source))
         if context_noise > 0:
             context_rows.append(torch.randn(num_steps, generator=generator, device=source))
@@ -154,7 +166,7 @@ def sample(
     width: int,
     cond=None,
     temperature: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     method: str = "cached",
     progress: bool = False,
     log_prob: torch.Tensor | None = None,
@@ -167,8 +179,9 @@ def sample(
     with G rows, G dividing batch_size, each the cond of batch_size / G
     consecutive samples (the N samples of one image): the cached sampler then
     projects each distinct cond once (the naive one repeats it).
-    ``generator``: seeds the draws; a CPU generator gives the same samples on
-    any device. ``method``: one of :data:`SAMPLING_METHODS`. ``log_prob``: a
+    ``generator``: seeds the draws, or a list of them, one per group of
+    consecutive samples (:func:`draw_noise`); a CPU generator gives the same
+    samples on any device. ``method``: one of :data:`SAMPLING_METHODS`. ``log_prob``: a
     (batch_size,) tensor to which each sample's log-likelihood under the
     model (nats, at temperature 1 whatever ``temperature`` drew it) is added.
     ``context_noise``: the standard deviation of the noise the model was

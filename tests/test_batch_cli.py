@@ -448,7 +448,7 @@ def never_colorize(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a photo was colorized although OUT_DIR cannot take its outputs")
 
-    monkeypatch.setattr(Colorizer, "iter_samples", refuse)
+    monkeypatch.setattr(Colorizer, "draw_chroma", refuse)
 
 
 def test_an_out_dir_that_cannot_be_written_is_refused_before_any_work(small_folder, checkpoint, capsys,

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.color import classes_to_unit
-from colorize.sampling import sample
+from colorize.sampling import Generators, sample
 
 
 class AutoregressiveModel(nn.Module):
@@ -78,7 +78,7 @@ class AutoregressiveModel(nn.Module):
         width: int,
         cond: torch.Tensor | None = None,
         temperature: float = 1.0,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
         progress: bool = False,
         method: str | None = None,
         log_prob: torch.Tensor | None = None,
