@@ -103,8 +103,9 @@ def busy_core():
 
 
 def batch_rate(checkpoint: str | None, photos: int, samples: int, python: str = sys.executable,
-               env: dict | None = None) -> float:
-    """Photos per second of ``python -m colorize batch`` on ``photos`` 1024×768 PNGs, N samples."""
+               env: dict | None = None, cwd: Path | None = None) -> float:
+    """Photos per second of ``python -m colorize batch`` on ``photos`` 1024×768 PNGs, N samples,
+    run in ``cwd`` (``-m`` finds the package there before PYTHONPATH)."""
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "in").mkdir()
@@ -117,7 +118,7 @@ def batch_rate(checkpoint: str | None, photos: int, samples: int, python: str = 
             command += ["--checkpoint", checkpoint]
         # The command's own summary times the colorizing, without loading torch and the model:
         # "8 done, 0 skipped, 0 failed, 0 unsupported (8 in all, 12.3 s)".
-        done = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+        done = subprocess.run(command, check=True, env=env, capture_output=True, text=True, cwd=cwd or REPO)
         seconds = float(done.stdout.strip().splitlines()[-1].rsplit(", ", 1)[1].split(" s)")[0])
         return photos / seconds
 
@@ -158,7 +159,7 @@ def other_revision_totals(rev: str, args) -> dict:
             out = subprocess.run([sys.executable, "-c", script], check=True, env=env, capture_output=True,
                                  text=True, cwd=tree).stdout
             result = json.loads(out.strip().splitlines()[-1])
-            result["batch"] = batch_rate(checkpoint, args.batch_photos, 4, env=env)
+            result["batch"] = batch_rate(checkpoint, args.batch_photos, 4, env=env, cwd=tree)
             return result
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False,

@@ -24,9 +24,15 @@ rerun:
   keyed by their path under IN_DIR (``a/photo.jpg``) or, for any folder, their
   file name; a name that matches no photo gets a warning line.
 
+Photos go in groups that share one decoder pass (GROUP_DRAWS): a thread
+draws a group's chroma while the main thread reads the next group and
+writes the one before, and each photo gets exactly its own draws.
+
 Memory stays bounded at any photo size: only L, the alpha plane if any, and
 two 8-bit samples (one being written while the next is made) exist at full
-resolution (see :mod:`colorize.fullres`).
+resolution (see :mod:`colorize.fullres`). With groups, the L and alpha of
+at most two groups wait at once: about GROUP_PIXELS each, or one photo where
+it alone is larger.
 
 A cluster splits one batch into shards: shard I of N takes every N-th photo
 of the sorted list, starting at the I-th, so N shards do each photo exactly

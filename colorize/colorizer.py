@@ -29,8 +29,8 @@ from colorize.hints import Hint, user_hint_map
 from colorize.image_io import ImageInput, array_to_rgb, is_rgb8, load_array
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
-from colorize.selection import bits_per_value, check_selection, select_maps
 from colorize.sampling import Generators
+from colorize.selection import bits_per_value, check_selection, select_maps
 from colorize.threads import check_threads, torch_threads
 
 # The merge's L-only term (4 bytes a pixel) is kept for all of a photo's samples up to this size.

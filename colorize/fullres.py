@@ -164,7 +164,7 @@ def srgb_levels(linear: torch.Tensor, out: torch.Tensor | None = None) -> torch.
     """
     base, following = srgb_level_table(linear.device)
     clipped = linear.clamp(0.0, 1.0)
-    bucket = (clipped * SRGB_BUCKETS).to(torch.int32).view(-1)  # 0 … SRGB_BUCKETS
+    bucket = (clipped * SRGB_BUCKETS).to(torch.int32).reshape(-1)  # 0 … SRGB_BUCKETS
     levels = base.index_select(0, bucket).view(linear.shape)
     levels.add_(clipped >= following.index_select(0, bucket).view(linear.shape))
     if out is None:
