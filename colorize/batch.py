@@ -525,7 +525,11 @@ def open_groups(colorizer: Colorizer, jobs: list[Job], options: BatchOptions,
     :func:`group_photos` photos, or at GROUP_PIXELS pixels of them."""
     group, most = Group(), group_photos(options)
     for job in jobs:
-        group.entries.append(open_job(colorizer, job, options, in_root, group.locks))
+        try:
+            group.entries.append(open_job(colorizer, job, options, in_root, group.locks))
+        except BaseException:  # Ctrl-C while reading: the group's locks (and lock files) go
+            group.locks.close()
+            raise
         photos = group.photos
         if len(photos) >= most or sum(photo.pixels for photo in photos) >= GROUP_PIXELS:
             yield group

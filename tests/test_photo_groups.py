@@ -136,3 +136,22 @@ def test_a_group_takes_at_most_its_draws():
     assert batch.group_photos(batch.BatchOptions(num_samples=1)) == batch.GROUP_MAX_PHOTOS
     assert batch.group_photos(batch.BatchOptions(num_samples=200)) == 1
     assert batch.group_photos(batch.BatchOptions(num_samples=2, select="likely", draws=8)) == batch.GROUP_DRAWS // 8
+
+
+def test_ctrl_c_while_a_group_is_read_leaves_no_lock_files(folder, checkpoint, monkeypatch, tmp_path):
+    colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
+    real_open = batch.open_photo
+    opened = []
+
+    def interrupted_open(colorizer, job, options):
+        if opened:  # the second photo of the group: Ctrl-C while it is read
+            raise KeyboardInterrupt
+        opened.append(job)
+        return real_open(colorizer, job, options)
+
+    monkeypatch.setattr(batch, "open_photo", interrupted_open)
+    out_dir = tmp_path / "out"
+    result = batch.colorize_folder(colorizer, folder, out_dir, batch.BatchOptions(num_samples=2, seed=3),
+                                   log=io.StringIO())
+    assert result.interrupted and result.done == 0 and len(opened) == 1
+    assert not [path for path in out_dir.rglob("*") if path.is_file()]
