@@ -10,6 +10,8 @@ Prints, for each photo size, with N samples (best of ``--repeats``):
   full-resolution merge of the N samples, and the whole call;
 * ``colorize()`` of the smallest size quiet, then while another process
   keeps one core busy (a pure-Python loop), and the ratio;
+* the first merge in a new process, which compiles the merge's loop (an
+  empty numba cache) or loads it from numba's cache;
 * ``python -m colorize batch`` on a folder of ``--batch-photos`` photos of
   1024×768, 4 samples each: photos per second (PNG outputs), from the
   command's own summary, which leaves out loading torch and the model.
@@ -123,6 +125,21 @@ def batch_rate(checkpoint: str | None, photos: int, samples: int, python: str = 
         return photos / seconds
 
 
+def first_merge_times() -> tuple[float, float]:
+    """Seconds of the first merge in a new process (a tiny photo): with an empty numba cache, so
+    the loop is compiled, then loading what that run cached."""
+    script = ("import time, numpy as np, torch; from colorize.merge_kernel import merge_into; "
+              "start = time.perf_counter(); "
+              "merge_into(np.empty((8, 8, 3), np.uint8), np.zeros((8, 8), np.float32), torch.zeros(2, 4, 4)); "
+              "print(time.perf_counter() - start)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}  # numba looks there before anywhere else
+        runs = [subprocess.run([sys.executable, "-c", script], check=True, env=env, capture_output=True,
+                               text=True, cwd=REPO).stdout for _ in range(2)]
+    cold, warm = (float(run.strip().splitlines()[-1]) for run in runs)
+    return cold, warm
+
+
 def totals(checkpoint: str | None, sizes: list[tuple[int, int]], samples: int, repeats: int) -> dict:
     """The public entry point's time per size, and quiet/loaded at the first size."""
     from colorize import Colorizer
@@ -199,6 +216,9 @@ def main(argv: list[str] | None = None) -> dict:
     print("|---|" + "---|" * len(tables))
     for name in names:
         print(f"| {name} | " + " | ".join(f"{tables[size][name]:.3f}" for size in tables) + " |")
+    cold, warm = first_merge_times()
+    print(f"\nthe first merge in a new process: {cold:.2f} s compiling the loop, {warm:.2f} s loading it "
+          "from numba's cache")
     ours = totals(args.checkpoint, args.sizes, args.samples, args.repeats)
     ours["batch"] = batch_rate(args.checkpoint, args.batch_photos, 4)
     first = f"{args.sizes[0][0]}x{args.sizes[0][1]}"

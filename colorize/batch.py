@@ -30,7 +30,7 @@ writes the one before, and each photo gets exactly its own draws.
 
 Memory stays bounded at any photo size: only L, the alpha plane if any, and
 two 8-bit samples (one being written while the next is made) exist at full
-resolution (see :mod:`colorize.fullres`). With groups, the L and alpha of
+resolution (see :mod:`colorize.merge_kernel`). With groups, the L and alpha of
 at most two groups wait at once: about GROUP_PIXELS each, or one photo where
 it alone is larger.
 
@@ -386,7 +386,9 @@ def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tens
                 options: BatchOptions) -> list[str]:
     """Join the photo with its chroma, write its outputs and record; returns warnings, raises on failure."""
     job, alpha, notes = photo.job, photo.alpha, photo.notes
-    samples = colorizer.iter_merged(photo.lightness, *chroma)
+    # One buffer for all samples: each is copied into its image before the next is asked for.
+    buffer = np.empty((*photo.lightness.shape[-2:], 3), dtype=np.uint8)
+    samples = colorizer.iter_merged(photo.lightness, *chroma, out=buffer)
     outputs, save_options = [], options.save_options()
     if alpha is not None and options.format == "jpg":
         notes = [*notes, "JPEG has no alpha channel: the outputs are opaque"]
@@ -395,7 +397,8 @@ def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tens
     # written (both release the GIL). The writing stays in this thread, so
     # Ctrl-C or SIGTERM interrupts it and its temporary file is removed;
     # leaving the block waits for the sample in the making, which writes
-    # nothing. At most two samples exist at full size.
+    # nothing. At most two samples exist at full size: one in the buffer, one
+    # in the image being written.
     with ThreadPoolExecutor(max_workers=1) as maker:
         upcoming = maker.submit(next, samples, None)
         for target in job.targets:

@@ -27,6 +27,7 @@ from colorize.device import has_fast_bf16, resolve_device
 from colorize.fullres import colorize_into, lightness_of, lightness_of_tensor, luminance_of
 from colorize.hints import Hint, user_hint_map
 from colorize.image_io import ImageInput, array_to_rgb, is_rgb8, load_array
+from colorize.merge_kernel import merge_into
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
 from colorize.sampling import Generators
@@ -225,14 +226,24 @@ class Colorizer:
         """L (1, 1, H, W) and N chroma maps ab (N, 2, S, S) with their bits (N,) → the N
         colorizations, one (uint8 (H, W, 3) image, bits per value) at a time.
 
-        4. Each is joined with the photo's own L at full resolution, in strips
-        (:mod:`colorize.fullres`). With ``out`` (uint8 (H, W, 3), or (H, W, 4)
-        whose alpha plane is kept), every sample is written into that one
-        buffer: take (save) each before asking for the next. Without it, each
-        is a new array.
+        4. Each is joined with the photo's own L at full resolution: by the
+        compiled loop of :mod:`colorize.merge_kernel` on the CPU, by strips of
+        tensors (:mod:`colorize.fullres`) on other devices. With ``out``
+        (C-contiguous uint8 (H, W, 3), or (H, W, 4) whose alpha plane is
+        kept), every sample is written into that one buffer: take (save) each
+        before asking for the next. Without it, each is a new array.
         """
         height, width = lightness.shape[-2:]
         num_samples = ab_work.shape[0]
+        if self.device.type == "cpu":
+            # The compiled loop of colorize.merge_kernel, one band of rows per thread.
+            threads = self.threads or torch.get_num_threads()
+            plane = lightness[0, 0].numpy()
+            for n in range(num_samples):
+                buffer = np.empty((height, width, 3), dtype=np.uint8) if out is None else out
+                merge_into(buffer, plane, ab_work[n], threads)
+                yield buffer, float(bits[n])
+            return
         luminance = None  # above the cap, each band computes its own: memory stays at L plus one output
         if height * width <= LUMINANCE_CACHE_PIXELS:
             with torch_threads(self.threads):
@@ -267,7 +278,10 @@ class Colorizer:
         check_selection(select, num_samples, draws)
         lightness = self.lightness(image)
         hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])
-        samples = self.iter_samples(lightness, num_samples, temperature, seed, progress=progress,
+        # Each image copies its pixels out of one buffer before the next sample is made: a new
+        # buffer a sample would spend much of the merge's time on the memory's first touch.
+        buffer = np.empty((*lightness.shape[-2:], 3), dtype=np.uint8)
+        samples = self.iter_samples(lightness, num_samples, temperature, seed, out=buffer, progress=progress,
                                     select=select, draws=draws, hints=hint_map)
         return (Colorization(Image.fromarray(pixels), bits) for pixels, bits in samples)
 

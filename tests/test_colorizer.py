@@ -66,6 +66,8 @@ def test_returns_n_rgb_images_of_the_input_size(reference):
     for image in images:
         assert isinstance(image, Image.Image) and image.mode == "RGB"
         assert image.size == (WIDTH, HEIGHT)
+    # Each is its own copy of the one buffer the samples are joined in.
+    assert not np.array_equal(pixels(images[0]), pixels(images[1]))
 
 
 def test_the_samples_are_drawn_as_one_batch(reference):
