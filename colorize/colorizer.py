@@ -237,21 +237,22 @@ class Colorizer:
         num_samples = ab_work.shape[0]
         if self.device.type == "cpu":
             # The compiled loop of colorize.merge_kernel, one band of rows per thread.
-            threads = self.threads or torch.get_num_threads()
-            plane = lightness[0, 0].numpy()
-            for n in range(num_samples):
-                buffer = np.empty((height, width, 3), dtype=np.uint8) if out is None else out
+            threads, plane = self.threads or torch.get_num_threads(), lightness[0, 0].numpy()
+
+            def join(buffer: np.ndarray, n: int) -> None:
                 merge_into(buffer, plane, ab_work[n], threads)
-                yield buffer, float(bits[n])
-            return
-        luminance = None  # above the cap, each band computes its own: memory stays at L plus one output
-        if height * width <= LUMINANCE_CACHE_PIXELS:
-            with torch_threads(self.threads):
-                luminance = luminance_of(lightness)  # the merge's L-only term, once for all samples
+        else:
+            luminance = None  # above the cap, each band computes its own: memory stays at L plus one output
+            if height * width <= LUMINANCE_CACHE_PIXELS:
+                with torch_threads(self.threads):
+                    luminance = luminance_of(lightness)  # the merge's L-only term, once for all samples
+
+            def join(buffer: np.ndarray, n: int) -> None:
+                with torch_threads(self.threads):
+                    colorize_into(buffer, lightness, ab_work[n:n + 1], luminance=luminance)
         for n in range(num_samples):
             buffer = np.empty((height, width, 3), dtype=np.uint8) if out is None else out
-            with torch_threads(self.threads):
-                colorize_into(buffer, lightness, ab_work[n:n + 1], luminance=luminance)
+            join(buffer, n)
             yield buffer, float(bits[n])
 
     def lightness(self, image: ImageInput) -> torch.Tensor:
