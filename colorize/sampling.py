@@ -15,6 +15,16 @@ the first step, sample after sample (:func:`draw_noise`). So the two methods
 make the same draws, and a sample does not depend on the batch it is in: a
 batch of 2 gives what two batches of 1 give with the same generator.
 
+Classifier-free guidance (Ho and Salimans 2022, Sec. 3.2, there for
+diffusion; autoregressive image models such as Parti apply it to each token's
+logits): a model trained with its conditioning sometimes replaced by a null
+one gives, at every step, conditional logits c and unconditional ones u from
+the same context; the value is drawn from u + s·(c − u). With s > 1 the draw
+leans towards what the conditioning says and away from what any image would
+have there. Both samplers run it as one batch of 2B rows, the conditional
+half and the null half, which read the same drawn values: each step's
+logits of the two halves make one guided draw, written into both.
+
 A model trained on noisy context (``context_noise``, see
 :meth:`colorize.models.base.AutoregressiveModel.loss`) reads its context as
 noisy; fed its own exact draws instead, it shrinks every value towards the
@@ -84,6 +94,41 @@ def sample_from_logits(logits: torch.Tensor, temperature: float, noise: torch.Te
     return (scaled + noise).argmax(dim=-1)
 
 
+def nucleus_logits(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """logits (B, K) → the same with every class outside the nucleus at −inf.
+
+    The nucleus (Holtzman et al. 2020, Sec. 3.1) is the smallest set of the
+    most likely classes whose probability reaches ``top_p``; the most likely
+    class is always in it. Gumbel-max on the result draws from the
+    renormalised nucleus.
+    """
+    ordered, order = logits.sort(dim=-1, descending=True)
+    before = ordered.softmax(-1).cumsum(-1) - ordered.softmax(-1)  # mass of the classes above each
+    outside = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+    return logits.masked_fill(outside, float("-inf"))
+
+
+def make_draw(temperature: float = 1.0, top_p: float = 1.0, guidance: float = 1.0, batch_size: int = 0):
+    """The per-step draw ``(logits, temperature, noise) → classes`` for these settings.
+
+    ``top_p`` < 1 truncates each value's distribution (after the temperature) to its
+    nucleus. ``guidance`` ≠ 1: the logits are (2B, K), the conditional rows then the
+    null rows (module docstring); the B guided classes are returned twice, so that
+    both halves read them. ``batch_size``: B, needed with guidance.
+    """
+    def draw(logits: torch.Tensor, temperature: float, noise: torch.Tensor) -> torch.Tensor:
+        if guidance != 1:
+            cond, null = logits.float().split(batch_size)
+            logits, noise = null + guidance * (cond - null), noise[:batch_size]
+        if top_p < 1:
+            scaled = logits.float() if temperature == 1 else logits.float() / temperature
+            value = (nucleus_logits(scaled, top_p) + noise).argmax(dim=-1)
+        else:
+            value = sample_from_logits(logits, temperature, noise)
+        return value if guidance == 1 else torch.cat([value, value])
+    return draw
+
+
 @torch.no_grad()
 def sample_naive(
     model,
@@ -97,6 +142,7 @@ def sample_naive(
     log_prob: torch.Tensor | None = None,
     context: torch.Tensor | None = None,
     fixed: torch.Tensor | None = None,
+    draw=sample_from_logits,
 ) -> torch.Tensor:
     """Gumbel noise (B, H·W·C, K) → classes (B, C, height, width), one forward pass per value.
 
@@ -105,6 +151,7 @@ def sample_naive(
     a prefix and extrapolate. ``log_prob`` (B,): as in :func:`sample`.
     ``context`` (B, H·W·C), raster order: noise added to each drawn value
     where the model reads it (:func:`draw_noise`). ``fixed``: as in :func:`sample`.
+    ``draw``: one step's logits → classes (:func:`make_draw`).
     """
     device = noise.device
     dtype = next(model.parameters()).dtype
@@ -126,7 +173,7 @@ def sample_naive(
                 x = (classes_to_unit(classes, k) + read_noise).to(dtype)
                 logits = model(x) if cond is None else model(x, cond)
                 step_logits = logits[:, :, c, i, j]
-                drawn = sample_from_logits(step_logits, temperature, per_step[step])
+                drawn = draw(step_logits, temperature, per_step[step])
                 if fixed is not None:
                     drawn = torch.where(fixed[:, c, i, j] >= 0, fixed[:, c, i, j], drawn)
                 classes[:, c, i, j] = drawn
@@ -172,6 +219,9 @@ def sample(
     log_prob: torch.Tensor | None = None,
     context_noise: float = 0.0,
     fixed: torch.Tensor | None = None,
+    guidance: float = 1.0,
+    null_cond=None,
+    top_p: float = 1.0,
 ) -> torch.Tensor:
     """The one sampling entry point: classes (batch_size, C, height, width), long.
 
@@ -190,12 +240,22 @@ def sample(
     free: a value ≥ 0 is taken instead of the draw (its noise is still used
     up, so the other values' draws do not move), and what comes after it in
     raster order is drawn given it, as an observed value; ``log_prob`` counts
-    its probability too.
+    its probability too. ``guidance``: the scale s of classifier-free guidance
+    (module docstring), 1 for none; ``null_cond`` is then the null conditioning,
+    with as many rows as ``cond``; ``log_prob`` stays the conditional model's.
+    ``top_p``: each value is drawn from its nucleus of this mass (1: the whole
+    distribution).
     """
     if method not in SAMPLING_METHODS:
         raise ValueError(f"unknown sampling method {method!r}; available: {SAMPLING_METHODS}")
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if not 0 <= guidance <= 100:  # also refuses NaN
+        raise ValueError(f"guidance must be in [0, 100], got {guidance}")
+    if guidance != 1 and null_cond is None:
+        raise ValueError("guidance needs the null conditioning of a model trained with it (null_cond)")
     if not context_noise >= 0:
         raise ValueError(f"context_noise must be >= 0, got {context_noise}")
     if batch_size < 1 or height < 1 or width < 1:
@@ -212,13 +272,37 @@ def sample(
                          f"{(batch_size, model.num_channels, height, width)}, got {tuple(fixed.shape)}")
     noise, context = draw_noise(batch_size, height * width * model.num_channels, model.num_classes,
                                 generator, device, context_noise)
+    draw = make_draw(temperature, top_p, guidance, batch_size)
+    rows_log_prob = log_prob
+    if guidance != 1:
+        # The conditional half, then the null half, reading the same draws (and noise).
+        if cond_rows(model, null_cond, batch_size) != rows:
+            raise ValueError(f"null_cond must have as many rows as cond ({rows})")
+        cond = concat_cond(cond, null_cond)
+        noise, rows = torch.cat([noise, noise]), 2 * rows
+        context = None if context is None else torch.cat([context, context])
+        fixed = None if fixed is None else torch.cat([fixed, fixed])
+        rows_log_prob = None if log_prob is None else log_prob.new_zeros(2 * batch_size)
     was_training = model.training
     model.eval()
     try:
         if method == "naive":
-            return sample_naive(model, noise, height, width, repeat_cond(cond, batch_size // rows),
-                                temperature, progress, log_prob=log_prob, context=context, fixed=fixed)
-        return model.cached_sampler().sample(noise, height, width, cond, temperature, progress=progress,
-                                             log_prob=log_prob, context=context, fixed=fixed)
+            classes = sample_naive(model, noise, height, width, repeat_cond(cond, noise.shape[0] // rows),
+                                   temperature, progress, log_prob=rows_log_prob, context=context,
+                                   fixed=fixed, draw=draw)
+        else:
+            classes = model.cached_sampler().sample(noise, height, width, cond, temperature, draw=draw,
+                                                    progress=progress, log_prob=rows_log_prob,
+                                                    context=context, fixed=fixed)
     finally:
         model.train(was_training)
+    if guidance != 1 and log_prob is not None:
+        log_prob += rows_log_prob[:batch_size]
+    return classes[:batch_size]
+
+
+def concat_cond(cond, other):
+    """Two conds (tensors, or dicts of them with the same keys) stacked along the batch."""
+    if isinstance(cond, dict):
+        return {key: torch.cat([cond[key], other[key]]) for key in cond}
+    return torch.cat([cond, other])

@@ -4,12 +4,16 @@ Two kinds of data folder are accepted:
 
 * a corpus built by ``data/build_corpus.py``, with ``train/``, ``val/`` and
   ``test/`` subfolders;
-* any folder of photos (searched recursively). Its validation split is the
-  photos whose content hash falls in the first ``VAL_PERCENT`` of the hash
-  range, and the rest train. The split depends on the bytes of each file
-  alone: not on its name, the folder's order or the other files, so adding
-  photos never moves an old one between the splits. Such a folder has no
-  test split.
+* any folder of photos (searched recursively). Photos whose file-name
+  prefix (the part before the first "-") names one of ``HELD_OUT_SOURCES``
+  form the ``heldout`` split and never train: photos of one source share a
+  look (a camera, a place, a crop), so a split inside the sources scores a
+  model on sources it trained on and flatters it. Of the other photos, the
+  validation split is those whose content hash falls in the first
+  ``VAL_PERCENT`` of the hash range, and the rest train. That split depends
+  on the bytes of each file alone: not on its name, the folder's order or the
+  other files, so adding photos never moves an old one between the splits.
+  Such a folder has no test split.
 """
 
 from __future__ import annotations
@@ -32,7 +36,20 @@ CHANNEL_SETUPS = {"rgb": (3, NUM_RGB_CLASSES), "ab": (2, NUM_AB_BINS)}
 # Of a plain photo folder, this share (in per cent of the hash range) validates:
 # 3 % of 9,943 photos is about 300.
 VAL_PERCENT = 3
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "heldout")
+# Whole sources kept out of training, to validate on photos of sources the
+# model never saw: the scene sets (street scenes from a car, city
+# architecture, varied scenes, web landscapes and rooms, portraits) and the
+# small benchmark sets; 534 of the 9,943 photos the default model knows.
+HELD_OUT_SOURCES = frozenset({
+    "camvid", "urban100", "sunhays80", "dpst", "deepface",
+    "mcmaster18", "realsr_gt", "live1", "set14", "realsrset", "set5",
+})
+
+
+def photo_source(path: Path) -> str:
+    """The source a photo comes from: its file name up to the first "-" (``camvid-0f3a.jpg``: camvid)."""
+    return path.name.split("-", 1)[0].lower()
 
 
 def content_percentile(path: Path) -> int:
@@ -50,10 +67,12 @@ def _percentile_of_bytes(path: str, size: int, mtime_ns: int) -> int:
 
 
 def split_images(root: str | Path, split: str) -> list[Path] | None:
-    """The images of ``split`` ("train", "val" or "test") of a data folder, or None if it has none.
+    """The images of ``split`` ("train", "val", "test" or "heldout") of a data folder, or None
+    if it has none.
 
     A corpus (``root/train`` etc. exist) gives the images of that subfolder;
-    a plain photo folder is split by content hash (see the module docstring).
+    a plain photo folder is split by source, then by content hash (see the
+    module docstring).
     A plain folder so small that no photo falls in the validation range has
     no validation split, and trains on everything.
     """
@@ -67,6 +86,12 @@ def split_images(root: str | Path, split: str) -> list[Path] | None:
     if any((root / name).is_dir() for name in SPLITS) or split == "test":
         return None
     paths = list_images(root)
+    held_out_sources = [p for p in paths if photo_source(p) in HELD_OUT_SOURCES]
+    if split == "heldout":
+        return held_out_sources or None
+    if held_out_sources:
+        kept = set(held_out_sources)
+        paths = [p for p in paths if p not in kept]
     val = [p for p in paths if content_percentile(p) < VAL_PERCENT]
     if split == "val":
         return val or None

@@ -50,8 +50,10 @@ from colorize.color import AB_SCALE, NUM_AB_BINS, dequantize_ab, gray_rgb, quant
 from colorize.hints import hinted_bins, perturb_chroma, simulate_hints
 from colorize.models import build_model
 from colorize.models.conditioning import BACKBONE_SIZE, BACKBONES
-from colorize.models.pixcolor import PRESETS, PixColor
+from colorize.models.pixcolor import HINT_LR_SCALE, PRESETS, PixColor
+from colorize.old_print import old_print
 from pipelines.corpus import colorizer_crops, split_images
+from pipelines.lowres_corruption import corrupt_bins
 from pipelines.sample_grid import write_grid
 from pipelines.distributed import setup, teardown
 from pipelines.trainer import Trainer, TrainerConfig, add_run_arguments
@@ -69,7 +71,7 @@ METRIC_OF_STAGE = {"decoder": "bpd", "refine": "l1_ab", "unconditional": "bpd", 
 
 def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor],
                  context_noise: float = 0.0, hint_generator: torch.Generator | None = None,
-                 perturb: float = 0.0):
+                 perturb: float = 0.0, augment: dict | None = None):
     """One batch of :class:`ColorizerCrops` → (loss to minimise, the stage's metric as a float).
 
     ``context_noise`` (decoder stage, training only): the standard deviation
@@ -80,19 +82,31 @@ def batch_losses(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tens
     ``perturb`` (refine stage, with hints): the probability that a crop with
     hints gets perturbed low-res chroma (:func:`perturb_chroma`), its hinted
     cells set to the hint's bins, as the sampler sets them.
+    ``augment`` (training only): {"generator": a CPU generator, "old_prints": the share of
+    crops whose gray input becomes an old print (:func:`old_print`; the targets stay the
+    clean photo's), "cond_dropout": the decoder's share of crops with the null
+    conditioning, "corrupt_lowres": the refine stage's share of crops fed corrupted bins
+    (:func:`corrupt_bins`)}.
     """
     device = next(model.parameters()).device
     lightness, ab, bins = batch["l"].to(device), batch["ab"].to(device), batch["bins"].to(device)
+    augment = augment or {}
+    generator = augment.get("generator")
     hints = None
     if stage in ("decoder", "refine") and hint_generator is not None:
         hints = simulate_hints(ab, hint_generator)
+    if augment.get("old_prints", 0) > 0:
+        lightness = old_print(lightness, generator, augment["old_prints"])
     if stage == "decoder":
-        loss = model.decoder_loss(lightness, bins, context_noise, hints)
+        loss = model.decoder_loss(lightness, bins, context_noise, hints,
+                                  augment.get("cond_dropout", 0.0), generator)
         return loss, loss.item() / math.log(2)
     if stage == "unconditional":
         loss = model.loss(bins)
         return loss, loss.item() / math.log(2)
     if stage == "refine":
+        if augment.get("corrupt_lowres", 0) > 0:
+            bins = corrupt_bins(bins, augment["corrupt_lowres"], generator)
         if hints is not None and perturb > 0:
             bins = quantize_ab(perturb_chroma(dequantize_ab(bins), hints, perturb, hint_generator))
             fixed = hinted_bins(hints, bins.shape[-1])
@@ -171,6 +185,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="refine stage with hints: the probability that a crop with hints is fed "
                              "perturbed low-res chroma, so that the network learns to follow hints that "
                              "its chroma contradicts (default: 0.75 with a hint refinement, else 0)")
+    parser.add_argument("--cond-dropout", type=float, default=0.0,
+                        help="decoder stage: the share of crops whose conditioning is replaced by a "
+                             "learned null map, for classifier-free guidance (about 0.1-0.2); adds the "
+                             "null map to a model without one")
+    parser.add_argument("--old-prints", type=float, default=0.0,
+                        help="the share of crops whose gray input is turned into a scanned old print "
+                             "(colorize.old_print), the targets kept clean")
+    parser.add_argument("--corrupt-lowres", type=float, default=0.0,
+                        help="refine stage: the share of crops fed low-res bins corrupted as samples "
+                             "differ from the truth (stray cells, blobs, jitter), not the clean bins")
+    parser.add_argument("--hint-lr-scale", type=float, default=HINT_LR_SCALE,
+                        help="the hint inputs' learning rate as a multiple of --lr (the default is "
+                             "for fine-tuning a model given new, zero hint inputs)")
     parser.add_argument("--init-from", default=None,
                         help="a checkpoint folder whose weights (and model config) a new run starts "
                              "from, with a fresh optimizer and schedule; ignored when --out holds a model")
@@ -236,6 +263,21 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
         raise SystemExit(f"--hints is for the colorizer's stages, not stage {args.stage}")
     if args.hints and not model.config.hints:
         model.add_hint_inputs()
+    if args.cond_dropout:
+        if args.stage != "decoder" or not 0 < args.cond_dropout < 1:
+            raise SystemExit("--cond-dropout is a share in (0, 1), for the decoder stage")
+        if model.null_cond is None:
+            model.add_null_conditioning()
+    for name in ("old_prints", "corrupt_lowres"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise SystemExit(f"--{name.replace('_', '-')} is a share in [0, 1]")
+    if args.corrupt_lowres and args.stage != "refine":
+        raise SystemExit("--corrupt-lowres is for the refine stage")
+    if args.old_prints and not staged:
+        raise SystemExit("--old-prints is for the colorizer's stages")
+    augment = {"generator": torch.Generator().manual_seed(args.seed * 1000 + 500 + ranks.rank),
+               "old_prints": args.old_prints, "cond_dropout": args.cond_dropout,
+               "corrupt_lowres": args.corrupt_lowres}
     with_hints = staged and model.config.hints
     if args.hint_refinement:
         if args.stage != "refine" or not model.config.hints:
@@ -261,7 +303,10 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
     # training crops, so progress can still be seen.
     grid_set = val_set or colorizer_crops(args.data, "train", train=False, size=size,
                                           min_scale=min_scale, crops_per_image=1)
-    params = model.stage_parameters(args.stage) if staged or args.stage == "regression" else None
+    if staged:
+        params = model.stage_parameters(args.stage, hint_lr_scale=args.hint_lr_scale)
+    else:
+        params = model.stage_parameters(args.stage) if args.stage == "regression" else None
     flat = [p for group in params for p in group["params"]] if params and isinstance(params[0], dict) \
         else params
     trained = sum(p.numel() for p in (flat or model.parameters()))
@@ -288,7 +333,8 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
         return metrics
 
     def loss_fn(model, batch):
-        loss, value = batch_losses(model, args.stage, batch, args.context_noise, hint_generator, perturb)
+        loss, value = batch_losses(model, args.stage, batch, args.context_noise, hint_generator, perturb,
+                                   augment)
         return loss, {metric: value}
 
     config = TrainerConfig(
@@ -297,7 +343,10 @@ def train(args: argparse.Namespace, out: Path, staged: bool, ranks, device: torc
         bf16=args.bf16,
     )
     trainer = Trainer(model, train_set, loss_fn, out, config, device, run_info, evaluate,
-                      parameters=params, stage=args.stage if staged else None, ranks=ranks)
+                      parameters=params, stage=args.stage if staged else None, ranks=ranks,
+                      recipe={key: value for key, value in augment.items() if key != "generator" and value}
+                      | ({"context_noise": args.context_noise} if args.context_noise else {})
+                      | ({"hint_lr_scale": args.hint_lr_scale} if with_hints else {}))
     if args.resume:
         trainer.resume()
     return trainer.fit(stop_after=args.stop_after)

@@ -152,8 +152,12 @@ class Trainer:
         parameters: list[torch.nn.Parameter] | list[dict] | None = None,
         stage: str | None = None,
         ranks: Ranks = Ranks(),
+        recipe: dict[str, Any] | None = None,
     ):
         self.model = model.to(device)
+        # What the loss function does beyond the trainer's settings (augmentation and
+        # the like), kept beside them in the checkpoint's record of this stage.
+        self.recipe = recipe or {}
         self.dataset = dataset
         self.loss_fn = loss_fn
         self.run_dir = Path(run_dir)
@@ -232,6 +236,8 @@ class Trainer:
 
     def save(self) -> None:
         progress = {"step": self.step, "metrics": self.metrics, "trainer": asdict(self.config)}
+        if self.recipe:
+            progress["recipe"] = self.recipe
         if self.stage:
             stages = {**self.run_info.get("stages", {}), self.stage: progress}
             info = {**self.run_info, "stages": stages}

@@ -84,6 +84,9 @@ class AutoregressiveModel(nn.Module):
         log_prob: torch.Tensor | None = None,
         context_noise: float = 0.0,
         fixed: torch.Tensor | None = None,
+        guidance: float = 1.0,
+        null_cond: torch.Tensor | None = None,
+        top_p: float = 1.0,
     ) -> torch.Tensor:
         """Draw (batch_size, C, height, width) classes; see :mod:`colorize.sampling`.
 
@@ -91,13 +94,15 @@ class AutoregressiveModel(nn.Module):
         ``log_prob`` (batch_size,): gets each sample's log-likelihood added (nats).
         ``context_noise``: the noise this model was trained with on its context.
         ``fixed``: values taken instead of drawn, −1 elsewhere (:func:`colorize.sampling.sample`).
+        ``guidance``, ``null_cond``, ``top_p``: classifier-free guidance and nucleus
+        truncation (:func:`colorize.sampling.sample`).
         """
         if method is None:
             method = "cached" if hasattr(self, "cached_sampler") else "naive"
         return sample(
             self, batch_size, height, width, cond=cond, temperature=temperature,
             generator=generator, method=method, progress=progress, log_prob=log_prob,
-            context_noise=context_noise, fixed=fixed,
+            context_noise=context_noise, fixed=fixed, guidance=guidance, null_cond=null_cond, top_p=top_p,
         )
 
     def num_parameters(self) -> int:

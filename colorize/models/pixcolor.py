@@ -74,6 +74,9 @@ class PixColorConfig:
     hints: bool = False
     # Whether photos with hints have a refinement network of their own.
     hint_refinement: bool = False
+    # Whether the decoder has a learned null conditioning map, the "unconditional"
+    # branch of classifier-free guidance (see PixColor.decoder_loss).
+    null_conditioning: bool = False
 
     def __post_init__(self):
         # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
@@ -132,6 +135,10 @@ class PixColor(nn.Module):
         self.refinement = RefinementNetwork(config.refinement, config.hints)
         self.hint_refinement = RefinementNetwork(config.refinement, hints=True) \
             if config.hint_refinement else None
+        # Classifier-free guidance (Ho and Salimans 2022): one learned map stands
+        # for "no gray image" wherever training drops a crop's conditioning.
+        map_shape = (config.conditioning.channels, LOWRES_SIZE, LOWRES_SIZE)
+        self.null_cond = nn.Parameter(torch.zeros(map_shape)) if config.null_conditioning else None
         # The decoder starts as an unconditional model, its projections of the
         # conditioning map at zero: an untrained map only adds noise to every
         # gate, and training first has to learn to ignore it. From zero, each
@@ -175,12 +182,36 @@ class PixColor(nn.Module):
         return self.refinement if hints is None or self.hint_refinement is None else self.hint_refinement
 
     def decoder_loss(self, lightness: torch.Tensor, ab_bins: torch.Tensor,
-                     context_noise: float = 0.0, hints: torch.Tensor | None = None) -> torch.Tensor:
+                     context_noise: float = 0.0, hints: torch.Tensor | None = None,
+                     cond_dropout: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """Teacher-forced NLL of the low-res chroma given the gray image (and ``hints``, a hint
         map (B, 3, S, S) or None), nats per value (``context_noise``: see
         :meth:`AutoregressiveModel.loss`; training passes the std that it also stores in
-        ``config.context_noise``, validation 0)."""
-        return self.decoder.loss(ab_bins, self.conditioning(lightness, hints), context_noise)
+        ``config.context_noise``, validation 0).
+
+        ``cond_dropout``: the share of crops whose conditioning map is replaced by the
+        learned null map (drawn from ``generator`` on the CPU), so that one decoder
+        learns both p(ab | gray) and p(ab), the two branches of classifier-free
+        guidance (Ho and Salimans 2022, Sec. 3.2 and Algorithm 1).
+        """
+        cond = self.conditioning(lightness, hints)
+        if cond_dropout > 0:
+            if self.null_cond is None:
+                raise ValueError("cond_dropout needs a model with a null conditioning map "
+                                 "(null_conditioning=True)")
+            dropped = torch.rand(cond.shape[0], generator=generator) < cond_dropout
+            dropped = dropped.to(cond.device)[:, None, None, None]
+            cond = torch.where(dropped, self.null_cond.to(cond.dtype).expand_as(cond), cond)
+        return self.decoder.loss(ab_bins, cond, context_noise)
+
+    def add_null_conditioning(self) -> None:
+        """Give a model trained without it the null map of classifier-free guidance (zeros)."""
+        if self.null_cond is not None:
+            raise ValueError("this model already has a null conditioning map")
+        device = next(self.parameters()).device
+        self.null_cond = nn.Parameter(torch.zeros(self.config.conditioning.channels, LOWRES_SIZE,
+                                                  LOWRES_SIZE, device=device))
+        self.config.null_conditioning = True
 
     def refinement_loss(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
                         ab_work: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -193,22 +224,33 @@ class PixColor(nn.Module):
     def sample_lowres(self, lightness: torch.Tensor, num_samples: int, temperature: float = 1.0,
                       generator: torch.Generator | None = None, progress: bool = False,
                       log_prob: torch.Tensor | None = None,
-                      hints: torch.Tensor | None = None) -> torch.Tensor:
+                      hints: torch.Tensor | None = None, guidance: float = 1.0,
+                      top_p: float = 1.0) -> torch.Tensor:
         """B gray images (B, 1, H, W) → B·N chroma maps (B·N, 2, 28, 28), image-major, one batch.
 
         ``log_prob`` (B·N,): gets each map's log-likelihood given its gray image added, in
         nats. The decoder reads its draws with the context noise it was trained with.
         ``hints``: None or one hint map per image (B, 3, S, S); the conditioning reads them,
         and the cells they touch take the hint's bins as observed values (:func:`hinted_bins`).
+        ``guidance``: the classifier-free guidance scale, which needs a model trained with a
+        null conditioning map (1: none); ``top_p``: nucleus truncation of each value
+        (:func:`colorize.sampling.sample`).
         """
         # One conditioning map per image: the sampler projects it once for all N samples.
         cond = self.conditioning(lightness, hints)
         fixed = None
         if hints is not None:
             fixed = hinted_bins(hints, LOWRES_SIZE).repeat_interleave(num_samples, dim=0)
+        null = None
+        if guidance != 1:
+            if self.null_cond is None:
+                raise ValueError("this model was trained without a null conditioning map: it has no "
+                                 "classifier-free guidance (use guidance=1)")
+            null = self.null_cond.to(cond.dtype).expand_as(cond)
         return self.decoder.sample(cond.shape[0] * num_samples, LOWRES_SIZE, LOWRES_SIZE, cond=cond,
                                    temperature=temperature, generator=generator, progress=progress,
-                                   log_prob=log_prob, context_noise=self.config.context_noise, fixed=fixed)
+                                   log_prob=log_prob, context_noise=self.config.context_noise, fixed=fixed,
+                                   guidance=guidance, null_cond=null, top_p=top_p)
 
     @torch.no_grad()
     def refine(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
@@ -246,13 +288,15 @@ class PixColor(nn.Module):
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    def stage_parameters(self, stage: str) -> list[nn.Parameter] | list[dict]:
+    def stage_parameters(self, stage: str, hint_lr_scale: float = HINT_LR_SCALE) -> list[nn.Parameter] | list[dict]:
         """What each training stage updates: adapter (+ backbone if fine-tuned) and decoder, or
-        refinement. With hint inputs: two optimizer groups, the hint inputs at ``HINT_LR_SCALE``
-        times the learning rate (see there). With a hint refinement, the refine stage trains
+        refinement. With hint inputs: two optimizer groups, the hint inputs at ``hint_lr_scale``
+        times the learning rate (``HINT_LR_SCALE``, for fine-tuning new hint inputs: see there). With a hint refinement, the refine stage trains
         that network alone, its hint input already trained, at one rate."""
         if stage == "decoder":
             params = list(self.conditioning.adapter.parameters()) + list(self.decoder.parameters())
+            if self.null_cond is not None:
+                params.append(self.null_cond)
             if self.config.conditioning.finetune_backbone:
                 params += list(self.conditioning.backbone.parameters())
             hint_input = self.conditioning.adapter.project_hints
@@ -267,4 +311,4 @@ class PixColor(nn.Module):
             return params
         hint_params = {id(p) for p in hint_input.parameters()}
         return [{"params": [p for p in params if id(p) not in hint_params]},
-                {"params": list(hint_input.parameters()), "lr_scale": HINT_LR_SCALE}]
+                {"params": list(hint_input.parameters()), "lr_scale": hint_lr_scale}]
