@@ -113,6 +113,8 @@ class BatchOptions:
     hints: dict[str, list] = field(default_factory=dict)
     format: str = "png"  # a key of FORMATS
     quality: int | None = None  # jpg and webp, 1–100; None: DEFAULT_QUALITY
+    guidance: float | None = None  # classifier-free guidance scale; None: the model's default
+    top_p: float | None = None  # nucleus mass of each value; None: the model's default
 
     def save_options(self) -> dict:
         """Pillow's ``save`` keywords for this format."""
@@ -379,7 +381,8 @@ def draw_group(colorizer: Colorizer, photos: list[OpenPhoto],
     """The chroma of a group of photos, one decoder pass: per photo (ab (N, 2, S, S), bits (N,))."""
     return colorizer.draw_photos_chroma([photo.lightness for photo in photos], options.num_samples,
                                         options.temperature, [photo.seed for photo in photos],
-                                        options.select, options.draws, [photo.hint_map for photo in photos])
+                                        options.select, options.draws, [photo.hint_map for photo in photos],
+                                        options.guidance, options.top_p)
 
 
 def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tensor, torch.Tensor],
@@ -408,8 +411,9 @@ def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tens
             upcoming = maker.submit(next, samples, None)
             write_output(image, target, save_options)
             outputs.append({"file": target.name, "bits_per_dim": round(bits, 6)})
+    guidance, top_p = colorizer.sampling_settings(options.guidance, options.top_p)
     record = {"source": job.source.name, "seed": photo.seed, "temperature": options.temperature,
-              "select": options.select, "draws": check_selection(options.select, options.num_samples,
+              "guidance": guidance, "top_p": top_p, "select": options.select, "draws": check_selection(options.select, options.num_samples,
                                                                  options.draws),
               "outputs": outputs}
     if photo.hints:

@@ -101,7 +101,7 @@ def batch(args: argparse.Namespace) -> int:
         parser.error(str(err))
     try:
         options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite, args.select,
-                               args.draws, hints, args.format, args.quality)
+                               args.draws, hints, args.format, args.quality, args.guidance, args.top_p)
         check_folders(args.in_dir, args.out_dir)
         shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
@@ -121,6 +121,10 @@ def batch(args: argparse.Namespace) -> int:
     if hints and not colorizer.model.config.hints:
         parser.error("--hints: this model was trained without colour hints (train one with "
                      "`python -m pipelines.train_colorizer --hints`)")
+    try:
+        colorizer.sampling_settings(options.guidance, options.top_p)
+    except ValueError as err:
+        parser.error(str(err).replace("guidance=", "--guidance ").replace("top_p", "--top-p"))
     try:
         with torchrun_group(launched_shard().count > 1):
             result = colorize_folder(colorizer, args.in_dir, args.out_dir, options, shard=shard)
@@ -169,6 +173,12 @@ def add_batch_parser(commands) -> None:
                               help=f"colorizations per photo, at most {MAX_SAMPLES} (default: %(default)s)")
     batch_parser.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
                               help="> 0; lower gives safer, less varied colours (default: %(default)s)")
+    batch_parser.add_argument("--guidance", type=float, default=None, metavar="S",
+                              help="classifier-free guidance scale: how strongly colours follow what the "
+                                   "gray photo shows (1: none; default: the model's own)")
+    batch_parser.add_argument("--top-p", type=float, default=None, metavar="P",
+                              help="draw each value from its most likely colours of total probability P, "
+                                   "in (0, 1] (default: the model's own)")
     batch_parser.add_argument("--seed", type=seed_value, default=None, metavar="S",
                               help="seed every photo with S, so a photo's outputs do not depend on the "
                                    "other files (default: a fresh random seed per photo)")

@@ -40,6 +40,10 @@ LUMINANCE_CACHE_PIXELS = 16_000_000
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
 
 
+# Far beyond any useful scale: at 4 the samples are already nearly one colouring.
+MAX_GUIDANCE = 20.0
+
+
 def seeded_generator(seed: int | None) -> torch.Generator:
     """The generator every sampling entry point draws from: ``seed``, or a fresh one for None."""
     generator = torch.Generator()
@@ -125,6 +129,8 @@ class Colorizer:
         select: str = "drawn",
         draws: int | None = None,
         hints: torch.Tensor | None = None,
+        guidance: float | None = None,
+        top_p: float | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """L (B, 1, H, W) in [0, 100] of B photos → the N kept of M drawn maps of each, photo-major,
         in the order ``select`` gives: (ab (B·N, 2, S, S) at the working resolution,
@@ -135,8 +141,9 @@ class Colorizer:
         each photo gets the maps it gets alone. ``select`` and ``draws`` (M):
         see :mod:`colorize.selection`. ``hints``: None or a hint map (B, 3, S, S)
         (:func:`colorize.hints.user_hint_map`); the bits are then the
-        likelihood given the hints too.
+        likelihood given the hints too. ``guidance`` and ``top_p``: see :meth:`colorize`.
         """
+        guidance, top_p = self.sampling_settings(guidance, top_p)
         size = self.model.config.working_size
         draws = check_selection(select, num_samples, draws)
         photos = lightness.shape[0]
@@ -144,7 +151,8 @@ class Colorizer:
             # 1–2. Condition on the gray image (and the hints) and sample M low-res chroma
             # maps from the conditional PixelCNN, one batch, each with its exact likelihood.
             log_prob = torch.zeros(photos * draws, dtype=torch.float64, device=self.device)
-            bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob, hints)
+            bins = self.model.sample_lowres(lightness, draws, temperature, generator, progress, log_prob, hints,
+                                            guidance=guidance, top_p=top_p)
             bits = bits_per_value(log_prob, 2 * LOWRES_SIZE * LOWRES_SIZE).cpu()
             keep = [photo * draws + index for photo in range(photos)
                     for index in select_maps(bins[photo * draws:(photo + 1) * draws],
@@ -158,6 +166,7 @@ class Colorizer:
                            temperature: float = 1.0, seeds: list[int | None] | None = None,
                            select: str = "drawn", draws: int | None = None,
                            hint_maps: list[torch.Tensor | None] | None = None,
+                           guidance: float | None = None, top_p: float | None = None,
                            ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The chroma of several photos, in one decoder pass: L (1, 1, H_p, W_p) of each, of any
         sizes → per photo (ab (N, 2, S, S) at the working resolution, bits per value (N,)).
@@ -184,7 +193,7 @@ class Colorizer:
             hints = torch.cat([empty if hint_map is None else hint_map for hint_map in hint_maps])
         ab_work, _, bits = self.draw_chroma(l_work, num_samples, temperature,
                                             [seeded_generator(seed) for seed in seeds], False, select,
-                                            draws, hints)
+                                            draws, hints, guidance, top_p)
         return [(ab_work[p * num_samples:(p + 1) * num_samples], bits[p * num_samples:(p + 1) * num_samples])
                 for p in range(len(lightnesses))]
 
@@ -213,12 +222,13 @@ class Colorizer:
     def iter_samples(self, lightness: torch.Tensor, num_samples: int = 4, temperature: float = 1.0,
                      seed: int | None = None, out: np.ndarray | None = None, progress: bool = False,
                      select: str = "drawn", draws: int | None = None,
-                     hints: torch.Tensor | None = None) -> Iterator[tuple[np.ndarray, float]]:
+                     hints: torch.Tensor | None = None, guidance: float | None = None,
+                     top_p: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
         """The colorizations of L (1, 1, H, W), one (uint8 (H, W, 3) image, bits per value) at a time.
         ``hints``: None or a hint map from :meth:`hint_map`. ``out``: see :meth:`iter_merged`.
         """
         ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
-                                            progress, select, draws, hints)
+                                            progress, select, draws, hints, guidance, top_p)
         yield from self.iter_merged(lightness, ab_work, bits, out)
 
     def iter_merged(self, lightness: torch.Tensor, ab_work: torch.Tensor, bits: torch.Tensor,
@@ -270,25 +280,29 @@ class Colorizer:
 
     def iter_colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                              seed: int | None = None, select: str = "drawn", draws: int | None = None,
-                             progress: bool = False, hints: list[Hint] | None = None) -> Iterator[Colorization]:
+                             progress: bool = False, hints: list[Hint] | None = None,
+                             guidance: float | None = None, top_p: float | None = None) -> Iterator[Colorization]:
         """The colorizations of :meth:`colorize_scored`, one full-size image at a time.
 
         The arguments are checked, and the photo read, before this returns.
         """
         check_sampling_options(num_samples, temperature, seed)
         check_selection(select, num_samples, draws)
+        self.sampling_settings(guidance, top_p)
         lightness = self.lightness(image)
         hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])
         # Each image copies its pixels out of one buffer before the next sample is made: a new
         # buffer a sample would spend much of the merge's time on the memory's first touch.
         buffer = np.empty((*lightness.shape[-2:], 3), dtype=np.uint8)
         samples = self.iter_samples(lightness, num_samples, temperature, seed, out=buffer, progress=progress,
-                                    select=select, draws=draws, hints=hint_map)
+                                    select=select, draws=draws, hints=hint_map, guidance=guidance,
+                                    top_p=top_p)
         return (Colorization(Image.fromarray(pixels), bits) for pixels, bits in samples)
 
     def colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                         seed: int | None = None, select: str = "drawn", draws: int | None = None,
-                        progress: bool = False, hints: list[Hint] | None = None) -> list[Colorization]:
+                        progress: bool = False, hints: list[Hint] | None = None,
+                        guidance: float | None = None, top_p: float | None = None) -> list[Colorization]:
         """``num_samples`` colorizations of ``image``, each with the decoder's bits per value.
 
         ``select``: "drawn" (the order drawn), "likely" (the ``num_samples``
@@ -300,14 +314,15 @@ class Colorizer:
         brought to full resolution. The other arguments: :meth:`colorize`.
         """
         return list(self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws,
-                                              progress, hints))
+                                              progress, hints, guidance, top_p))
 
     def iter_colorize(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,
                       seed: int | None = None, progress: bool = False, select: str = "drawn",
-                      draws: int | None = None, hints: list[Hint] | None = None) -> Iterator[Image.Image]:
+                      draws: int | None = None, hints: list[Hint] | None = None,
+                      guidance: float | None = None, top_p: float | None = None) -> Iterator[Image.Image]:
         """The ``num_samples`` colorizations of :meth:`colorize`, one full-size image at a time."""
         scored = self.iter_colorize_scored(image, num_samples, temperature, seed, select, draws, progress,
-                                           hints)
+                                           hints, guidance, top_p)
         return (colorization.image for colorization in scored)
 
     def colorize(
@@ -320,6 +335,8 @@ class Colorizer:
         select: str = "drawn",
         draws: int | None = None,
         hints: list[Hint] | None = None,
+        guidance: float | None = None,
+        top_p: float | None = None,
     ) -> list[Image.Image]:
         """``num_samples`` RGB colorizations of ``image`` at its own size.
 
@@ -336,6 +353,27 @@ class Colorizer:
         that point; the lightness stays the photo's own. Every sample honours
         the hints and differs elsewhere; the same seed with other hints shows
         what they change. Needs a model trained with hints (the shipped one).
+
+        ``guidance``: the scale of classifier-free guidance, how strongly each
+        chroma value leans towards what the gray photo says over what any photo
+        would have there (1: none; higher: colours more typical of the object,
+        less varied). ``top_p``: each value drawn from its most likely classes
+        of this total probability (1: all). None takes the model's own
+        defaults (:meth:`sampling_settings`), the settings it was evaluated best at.
         """
         return list(self.iter_colorize(image, num_samples, temperature, seed, progress, select, draws,
-                                       hints))
+                                       hints, guidance, top_p))
+
+    def sampling_settings(self, guidance: float | None = None, top_p: float | None = None) -> tuple[float, float]:
+        """(guidance, top_p) to sample with: the given values, checked, or for None the
+        model's defaults (``default_guidance`` and ``default_top_p`` of its config)."""
+        config = self.model.config
+        guidance = config.default_guidance if guidance is None else guidance
+        top_p = config.default_top_p if top_p is None else top_p
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number in [0, {MAX_GUIDANCE:g}], got {guidance!r}")
+        if guidance != 1 and self.model.null_cond is None:
+            raise ValueError("this model was trained without classifier-free guidance; use guidance=1")
+        if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
+        return float(guidance), float(top_p)

@@ -198,3 +198,44 @@ def best_and_mean(values: Sequence[float], higher_is_better: bool = True) -> tup
         raise ValueError("values contains NaN")
     best = array.max() if higher_is_better else array.min()
     return float(best), float(array.mean())
+
+
+# The photo's strongest lightness edges: the top share of its pixels by gradient
+# magnitude; "elsewhere" is the lower half. The floor keeps a flat chroma (gray)
+# from dividing by zero: it is below any visible change (ab units per pixel).
+EDGE_SHARE = 0.05
+FLAT_SHARE = 0.5
+CHROMA_GRADIENT_FLOOR = 0.05
+
+
+def _gradient_magnitude(planes: np.ndarray) -> np.ndarray:
+    """(H, W, C) → (H − 1, W − 1): the length of the forward differences over all C planes."""
+    dy = planes[1:, :-1] - planes[:-1, :-1]
+    dx = planes[:-1, 1:] - planes[:-1, :-1]
+    return np.sqrt((dy**2 + dx**2).sum(-1))
+
+
+def edge_chroma_sharpness(lightness: np.ndarray, ab: np.ndarray) -> float:
+    """How sharply the chroma changes across the photo's strongest lightness edges,
+    relative to how it changes where the lightness is flat.
+
+    ``lightness`` (H, W) in [0, 100], the original photo's L, which defines the
+    edges (the top ``EDGE_SHARE`` of its pixels by gradient) and the flat
+    parts (its lower ``FLAT_SHARE``); ``ab`` (H, W, 2) in Lab units, the
+    chroma to score. Returns the ratio of its mean gradient at the edges to
+    that in the flat parts. Colour that stops at an object's edge gives a high
+    ratio; colour that bleeds across it, a ratio near 1. Scored for the
+    original's own chroma too, the ratio of the two says how close a
+    colorization comes to the photo's own sharpness.
+    """
+    if lightness.ndim != 2 or ab.shape != (*lightness.shape, 2):
+        raise ValueError(f"lightness must be (H, W) and ab (H, W, 2), got {lightness.shape} and {ab.shape}")
+    if min(lightness.shape) < 3:
+        raise ValueError(f"edge sharpness needs at least 3×3 pixels, got {lightness.shape}")
+    l_gradient = _gradient_magnitude(lightness[..., None].astype(np.float64)).ravel()
+    ab_gradient = _gradient_magnitude(ab.astype(np.float64)).ravel()
+    order = np.argsort(l_gradient)
+    edges = order[-max(1, int(EDGE_SHARE * order.size)):]
+    flat = order[:max(1, int(FLAT_SHARE * order.size))]
+    floor = CHROMA_GRADIENT_FLOOR
+    return float((ab_gradient[edges].mean() + floor) / (ab_gradient[flat].mean() + floor))

@@ -51,10 +51,18 @@ from tqdm.auto import tqdm
 from colorize.checkpoint import load_model, write_json
 from colorize.color import NUM_AB_BINS, gray_rgb, rgb_from
 from colorize.device import DEVICE_CHOICES, resolve_device
-from colorize.metrics import best_and_mean, colourfulness, mean_pairwise_ab_distance, psnr, ssim
+from colorize.metrics import (
+    best_and_mean,
+    colourfulness,
+    edge_chroma_sharpness,
+    mean_pairwise_ab_distance,
+    psnr,
+    ssim,
+)
 from colorize.models.ab_regression import AbRegression
 from colorize.models.gated_pixelcnn import GatedPixelCNN
 from colorize.models.pixcolor import PixColor
+from colorize.old_print import old_print
 from colorize.selection import SELECTIONS, bits_per_value, check_selection, select_maps
 from pipelines.corpus import evaluation_crops, split_images
 from pipelines.semantic_fidelity import SemanticJudge, agreement_and_kl, independent_backbone
@@ -62,7 +70,7 @@ from pipelines.semantic_fidelity import SemanticJudge, agreement_and_kl, indepen
 # Per-method fields of the results; None where a metric does not apply.
 FIELDS = ("bits_per_dim", "psnr_first", "psnr_best", "psnr_mean", "psnr_first_vs_gray",
           "psnr_best_vs_gray", "ssim_first", "ssim_best", "ssim_mean", "colourfulness",
-          "colourfulness_ratio", "diversity", "top1_agreement", "kl_from_original")
+          "colourfulness_ratio", "diversity", "top1_agreement", "kl_from_original", "edge_sharpness_ratio")
 # Table rows, in order, and their display names.
 METHODS = {"pixcolor": "pixcolor", "unconditional": "unconditional gated_pixelcnn",
            "regression": "regression", "gray": "gray"}
@@ -103,10 +111,14 @@ class MethodScores:
         self.diversity: list[float] = []
         self.top1_agreement: list[float] = []  # of the first output, per image
         self.kl_from_original: list[float] = []
+        self.edge_log_ratio: list[float] = []  # of the first output's chroma against the original's
 
-    def add(self, outputs: torch.Tensor, truth: np.ndarray, ab: torch.Tensor | None) -> None:
+    def add(self, outputs: torch.Tensor, truth: np.ndarray, ab: torch.Tensor | None,
+            edges: tuple[np.ndarray, float] | None = None) -> None:
         """outputs (M, 3, S, S): the M colorizations of one image; truth (S, S, 3);
-        ab (M, 2, S, S) their chroma, for diversity (None: M = 1 deterministic output)."""
+        ab (M, 2, S, S) their chroma, for diversity (None: M = 1 deterministic output);
+        ``edges``: (the original's L (S, S), the edge sharpness of its own chroma), to
+        score the first output's chroma at the edges (:func:`edge_chroma_sharpness`)."""
         images = to_images(outputs)
         for metric, first, best, mean in [(psnr, self.psnr_first, self.psnr_best, self.psnr_mean),
                                           (ssim, self.ssim_first, self.ssim_best, self.ssim_mean)]:
@@ -116,6 +128,10 @@ class MethodScores:
             best.append(b)
             mean.append(m)
         self.colourfulness.extend(colourfulness(image) for image in images)
+        if ab is not None and edges is not None:
+            lightness, truth_sharpness = edges
+            first = ab[0].permute(1, 2, 0).cpu().double().numpy()
+            self.edge_log_ratio.append(math.log(edge_chroma_sharpness(lightness, first) / truth_sharpness))
         if ab is None:
             self.diversity.append(0.0)  # one output: every "sample" is the same
         elif ab.shape[0] >= 2:
@@ -148,6 +164,8 @@ class MethodScores:
             "diversity": mean(self.diversity),
             "top1_agreement": mean(self.top1_agreement),
             "kl_from_original": mean(self.kl_from_original),
+            # The geometric mean over images of the first output's sharpness / the original's.
+            "edge_sharpness_ratio": math.exp(np.mean(self.edge_log_ratio)) if self.edge_log_ratio else None,
         }
 
 
@@ -181,6 +199,9 @@ def evaluate(
     progress: bool = False,
     select: str = "drawn",
     draws: int | None = None,
+    guidance: float = 1.0,
+    top_p: float = 1.0,
+    old_prints: int | None = None,
 ) -> dict:
     """Score ``model`` (and the optional baselines) on ``dataset``, items of :class:`colorize.dataset.ColorizerCrops`.
 
@@ -190,7 +211,11 @@ def evaluate(
     over all values before dividing. With a ``judge``, the semantic-fidelity
     fields are filled in for the first output of every method. ``select`` and
     ``draws``: which N of M drawn samples per image are scored, as
-    :meth:`colorize.Colorizer.colorize_scored` keeps them. Returns ``{"methods": {name: {field: value}},
+    :meth:`colorize.Colorizer.colorize_scored` keeps them. ``guidance`` and ``top_p``: as
+    :meth:`colorize.Colorizer.colorize` samples. ``old_prints``: None, or a seed: every
+    gray input is then turned into an old print (:func:`colorize.old_print.old_print`,
+    the same prints for the same seed), and each method's output keeps the print's L,
+    against the original photo. Returns ``{"methods": {name: {field: value}},
     "ground_truth_colourfulness": float}``; see :data:`FIELDS`.
     """
     if num_samples < 1:
@@ -203,6 +228,7 @@ def evaluate(
     # One CPU generator for every draw: the same seed gives the same samples
     # on any device (see colorize.sampling.draw_noise).
     generator = torch.Generator().manual_seed(seed)
+    print_generator = None if old_prints is None else torch.Generator().manual_seed(old_prints)
     scores = {"pixcolor": MethodScores(), "gray": MethodScores()}
     if regression is not None:
         scores["regression"] = MethodScores()
@@ -220,6 +246,12 @@ def evaluate(
         truth_rgb = rgb_from(l_work, ab_true)
         truth = to_images(truth_rgb)
         truth_colour.extend(colourfulness(image) for image in truth)
+        l_clean = l_work[:, 0].cpu().double().numpy()
+        ab_clean = ab_true.permute(0, 2, 3, 1).cpu().double().numpy()
+        edges = [(l_clean[i], edge_chroma_sharpness(l_clean[i], ab_clean[i])) for i in range(b)]
+        if print_generator is not None:
+            # Every method sees the print; every score compares with the original photo.
+            l_work = old_print(l_work.cpu(), print_generator).to(device)
 
         # 1. Teacher-forced NLL of the ground truth's low-res bins, with and without the gray image.
         cond = model.conditioning(l_work)
@@ -229,7 +261,8 @@ def evaluate(
 
         # 2. N sampled colorizations per image, image-major, refined to S×S.
         log_prob = torch.zeros(b * per_image, dtype=torch.float64, device=device)
-        lowres = model.sample_lowres(l_work, per_image, temperature, generator, log_prob=log_prob)
+        lowres = model.sample_lowres(l_work, per_image, temperature, generator, log_prob=log_prob,
+                                     guidance=guidance, top_p=top_p)
         if select != "drawn":
             drawn_bits = bits_per_value(log_prob, lowres[0].numel()).cpu()
             lowres = lowres[[i * per_image + k for i in range(b) for k in select_maps(
@@ -247,7 +280,7 @@ def evaluate(
         # 4. Per-image scores.
         for i in range(b):
             samples = slice(i * num_samples, (i + 1) * num_samples)
-            scores["pixcolor"].add(rgb[samples], truth[i], ab_samples[samples])
+            scores["pixcolor"].add(rgb[samples], truth[i], ab_samples[samples], edges[i])
             scores["gray"].add(gray[i:i + 1], truth[i], None)
             if regression is not None:
                 scores["regression"].add(regressed[i:i + 1], truth[i], None)

@@ -77,6 +77,10 @@ class PixColorConfig:
     # Whether the decoder has a learned null conditioning map, the "unconditional"
     # branch of classifier-free guidance (see PixColor.decoder_loss).
     null_conditioning: bool = False
+    # The sampling settings the model was evaluated best at, which the Colorizer
+    # uses unless told otherwise: the guidance scale (1: none) and the nucleus mass.
+    default_guidance: float = 1.0
+    default_top_p: float = 1.0
 
     def __post_init__(self):
         # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
@@ -96,6 +100,10 @@ class PixColorConfig:
             raise ValueError(f"working_size must be divisible by 4, got {self.working_size}")
         if self.hint_refinement and not self.hints:
             raise ValueError("hint_refinement needs a model that reads hints (hints=True)")
+        if self.default_guidance != 1 and not self.null_conditioning:
+            raise ValueError("default_guidance needs a null conditioning map (null_conditioning=True)")
+        if not 0 < self.default_top_p <= 1:
+            raise ValueError(f"default_top_p must be in (0, 1], got {self.default_top_p}")
         if not 0 <= self.context_noise < 1:
             raise ValueError(f"context_noise must be in [0, 1), got {self.context_noise}")
 
