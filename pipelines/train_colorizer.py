@@ -18,6 +18,16 @@ simulated from each crop's ground truth, as Zhang et al. 2017 simulate a user
 (none for a quarter of the crops), and reports its validation metric both
 without hints and with fixed simulated ones (``val_<metric>_hints``).
 
+Three options shape what a stage sees, each recorded as the stage's ``recipe``
+in the checkpoint: ``--cond-dropout P`` (decoder) replaces the conditioning
+of a share P of the crops by a learned null map, so that the model samples
+with classifier-free guidance (Ho and Salimans 2022); ``--old-prints P`` (both
+stages) turns a share P of the gray inputs into scanned old prints
+(:mod:`colorize.old_print`), the targets kept clean; ``--corrupt-lowres P``
+(refine) feeds a share P of the crops low-res bins corrupted as samples differ
+from the truth (:mod:`pipelines.lowres_corruption`). A plain photo folder never
+trains on its held-out sources (:mod:`pipelines.corpus`).
+
 Both stages write into the same RUN_DIR (``model.safetensors`` +
 ``config.json`` rebuild the whole colorizer); each keeps its optimizer state
 and log in ``RUN_DIR/<stage>/`` and resumes on its own. At every checkpoint a
@@ -135,13 +145,16 @@ def validation_metric(model, stage: str, dataset, batch_size: int, hint_seed: in
 
 @torch.no_grad()
 def sample_rows(model: PixColor, dataset, num_images: int, num_samples: int, seed: int):
-    """Grid rows for the first validation crops: [gray, sample 1..N, ground truth]."""
+    """Grid rows for the first validation crops: [gray, sample 1..N, ground truth], drawn with
+    the model's default sampling settings."""
     items = [dataset[i] for i in range(min(num_images, len(dataset)))]
     device = next(model.parameters()).device
     lightness = torch.stack([item["l"] for item in items]).to(device)
     truth = rgb_from(lightness, torch.stack([item["ab"] for item in items]).to(device))
     generator = torch.Generator().manual_seed(seed)
-    bins = model.sample_lowres(lightness, num_samples, generator=generator)
+    # The model's own sampling defaults, as the Colorizer draws.
+    bins = model.sample_lowres(lightness, num_samples, generator=generator,
+                               guidance=model.config.default_guidance, top_p=model.config.default_top_p)
     ab = model.refine(lightness, bins)
     samples = rgb_from(lightness, ab).view(len(items), num_samples, 3, *ab.shape[-2:])
     gray = gray_rgb(lightness)

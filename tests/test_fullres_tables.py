@@ -16,14 +16,19 @@ def srgb_formula(linear: torch.Tensor) -> torch.Tensor:
     return srgb.clamp(0, 1).mul(255).round().to(torch.uint8)
 
 
-def test_lightness_from_levels_is_kornias_bit_for_bit():
+# kornia's own arithmetic differs by one float32 ulp between CPUs (7 % of the pixels
+# by 7.6e-6 on an AVX512 machine, none on another): the tables must be within it.
+ULP_AT_100 = 7.7e-6
+
+
+def test_lightness_from_levels_is_kornias_to_the_ulp():
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
     rgb[0, :256] = np.arange(256, dtype=np.uint8)[:, None]  # every gray level
     expected = rgb_to_gray(array_to_rgb(rgb))[0]
-    assert torch.equal(lightness_of_levels(torch.from_numpy(rgb)), expected)
+    torch.testing.assert_close(lightness_of_levels(torch.from_numpy(rgb)), expected, rtol=0, atol=ULP_AT_100)
     banded = lightness_of(rgb[::-1], torch.device("cpu"), strip_pixels=4000)  # negative strides, 10 rows a band
-    assert torch.equal(banded[0, 0], expected.flip(0))
+    torch.testing.assert_close(banded[0, 0], expected.flip(0), rtol=0, atol=ULP_AT_100)
     with pytest.raises(ValueError, match="uint8"):
         lightness_of(rgb.astype(np.uint16), torch.device("cpu"))
 

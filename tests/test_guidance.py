@@ -146,3 +146,27 @@ def test_cond_dropout_trains_the_null_map_and_needs_one():
         plain.sample_lowres(lightness[:1], 1, guidance=2.0)
     guided = model.sample_lowres(lightness[:1], 2, guidance=2.0, generator=torch.Generator().manual_seed(1))
     assert guided.shape == (2, 2, 28, 28)
+
+
+def test_the_colorizer_takes_the_models_default_guidance_and_checks_the_knobs():
+    from colorize import Colorizer
+
+    torch.manual_seed(0)
+    model = PixColor.from_preset("tiny", null_conditioning=True, default_guidance=1.5)
+    with torch.no_grad():
+        model.null_cond.normal_()
+        for layer in model.decoder.layers:
+            layer.cond_proj.map.weight.normal_()
+    colorizer = Colorizer(model, torch.device("cpu"))
+    assert colorizer.sampling_settings() == (1.5, 1.0)
+    photo = (torch.rand(40, 48) * 255).to(torch.uint8).numpy()
+    default = colorizer.colorize(photo, num_samples=2, seed=3)
+    explicit = colorizer.colorize(photo, num_samples=2, seed=3, guidance=1.5)
+    plain = colorizer.colorize(photo, num_samples=2, seed=3, guidance=1.0)
+    assert [a.tobytes() for a in default] == [b.tobytes() for b in explicit]
+    assert [a.tobytes() for a in default] != [b.tobytes() for b in plain]
+    for bad in (dict(guidance=float("inf")), dict(guidance=-0.5), dict(guidance=True), dict(top_p=0.0)):
+        with pytest.raises(ValueError, match="guidance|top_p"):
+            colorizer.colorize(photo, num_samples=1, **bad)
+    with pytest.raises(ValueError, match="default_guidance"):
+        PixColor.from_preset("tiny", default_guidance=2.0)
