@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True, help="PixColor run folder")
     parser.add_argument("--data", required=True, help="photo folder or corpus")
-    parser.add_argument("--split", default="val", choices=["train", "val", "test"])
+    parser.add_argument("--split", default="val", choices=["train", "val", "test", "heldout"])
     parser.add_argument("--images", type=int, default=32, help="evenly spaced crops")
     parser.add_argument("--noise", type=float, action="append", default=None,
                         help="context noise to sample with (repeatable; default 0 and the checkpoint's)")

@@ -356,7 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", required=True, help="PixColor run folder (train_colorizer)")
     parser.add_argument("--data", required=True, help="corpus folder (with train/val/test) or an image folder")
     parser.add_argument("--samples", type=int, required=True, help="colorizations N per image")
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--split", default="test", choices=["train", "val", "test", "heldout"])
     parser.add_argument("--unconditional", default=None,
                         help="run folder of an unconditional gated_pixelcnn over ab (bits/dim baseline)")
     parser.add_argument("--regression", default=None, help="run folder of an ab_regression baseline")

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="run folder written by a training pipeline")
     parser.add_argument("--data", required=True, help="corpus folder (with train/val/test) or an image folder")
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--split", default="test", choices=["train", "val", "test", "heldout"])
     parser.add_argument("--crops-per-image", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="seed of the fixed evaluation crops")
