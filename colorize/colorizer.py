@@ -30,7 +30,7 @@ from colorize.image_io import ImageInput, array_to_rgb, is_rgb8, load_array
 from colorize.merge_kernel import merge_into
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
-from colorize.sampling import Generators
+from colorize.sampling import MAX_GUIDANCE, Generators
 from colorize.selection import bits_per_value, check_selection, select_maps
 from colorize.threads import check_threads, torch_threads
 
@@ -38,10 +38,6 @@ from colorize.threads import check_threads, torch_threads
 LUMINANCE_CACHE_PIXELS = 16_000_000
 # The default model ships inside the package (docs/architecture.md, "Contracts").
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
-
-
-# Far beyond any useful scale: at 4 the samples are already nearly one colouring.
-MAX_GUIDANCE = 20.0
 
 
 def seeded_generator(seed: int | None) -> torch.Generator:

@@ -42,6 +42,9 @@ from tqdm.auto import tqdm
 from colorize.color import classes_to_unit
 
 SAMPLING_METHODS = ("cached", "naive")
+# The largest guidance scale accepted: far beyond any useful one (at 3 the
+# samples already oversaturate; the model card's sweep).
+MAX_GUIDANCE = 20.0
 
 
 Generators = torch.Generator | list[torch.Generator | None] | None
@@ -252,8 +255,8 @@ def sample(
         raise ValueError(f"temperature must be > 0, got {temperature}")
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    if not 0 <= guidance <= 100:  # also refuses NaN
-        raise ValueError(f"guidance must be in [0, 100], got {guidance}")
+    if not 0 <= guidance <= MAX_GUIDANCE:  # also refuses NaN
+        raise ValueError(f"guidance must be in [0, {MAX_GUIDANCE:g}], got {guidance}")
     if guidance != 1 and null_cond is None:
         raise ValueError("guidance needs the null conditioning of a model trained with it (null_cond)")
     if not context_noise >= 0:
