@@ -18,7 +18,9 @@ prints for every model and setting), against the original photos.
 
 Each ``--setting`` is a comma-separated list of sampling options:
 ``guidance`` (classifier-free guidance scale), ``top_p``, ``temperature``,
-``select`` (drawn, likely, diverse) and ``draws``; ``default`` takes the
+``select`` (drawn, likely, diverse), ``draws``, and the guided filter of the
+refined chroma, ``edge_radius`` (0: none) and ``edge_eps``
+(:mod:`colorize.guided_filter`); ``default`` takes the
 model's own defaults. Every row gives, for the first sample and the N samples
 (:func:`pipelines.evaluate_colorizer.evaluate`): PSNR against the original
 and its difference from gray's, best-of-N, the colourfulness ratio to the
@@ -44,7 +46,10 @@ from pipelines.evaluate_colorizer import evaluate, load_checked
 from pipelines.sample_figure import evenly_spaced
 from pipelines.semantic_fidelity import SemanticJudge, independent_backbone
 
-OPTION_TYPES = {"guidance": float, "top_p": float, "temperature": float, "select": str, "draws": int}
+OPTION_TYPES = {"guidance": float, "top_p": float, "temperature": float, "select": str, "draws": int,
+                "edge_radius": int, "edge_eps": float}
+# The options that are the model's post-processing, not the sampler's: set on its config for the row.
+CONFIG_OPTIONS = ("edge_radius", "edge_eps")
 PRINT_SEED = 1234  # the old prints' draws: the same prints for every model and setting
 
 
@@ -71,7 +76,8 @@ def setting_name(setting: dict) -> str:
 def resolved(model: PixColor, setting: dict) -> dict:
     """The setting with the model's defaults filled in."""
     return {"guidance": model.config.default_guidance, "top_p": model.config.default_top_p,
-            "temperature": 1.0, "select": "drawn", "draws": None, **setting}
+            "temperature": 1.0, "select": "drawn", "draws": None,
+            **{key: getattr(model.config, key) for key in CONFIG_OPTIONS}, **setting}
 
 
 def percent(value: float | None) -> str:
@@ -153,6 +159,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for prints in ([False, True] if args.old_prints else [False]):
                 for setting in settings:
                     options = resolved(model, setting)
+                    for key in CONFIG_OPTIONS:
+                        setattr(model.config, key, options[key])
                     scores = evaluate(model, dataset, args.samples, options["temperature"], args.seed,
                                       args.batch_images, judge=judge, progress=True, select=options["select"],
                                       draws=options["draws"], guidance=options["guidance"],

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from colorize.color import NUM_AB_BINS, dequantize_ab
+from colorize.guided_filter import guided_filter
 from colorize.hints import has_hints, hinted_bins
 from colorize.models.conditioning import (
     BACKBONE_SIZE,
@@ -81,6 +82,10 @@ class PixColorConfig:
     # uses unless told otherwise: the guidance scale (1: none) and the nucleus mass.
     default_guidance: float = 1.0
     default_top_p: float = 1.0
+    # The guided filter of the refined chroma by L (colorize.guided_filter): the
+    # window radius at the working resolution (0: none) and the ridge, in L units².
+    edge_radius: int = 0
+    edge_eps: float = 25.0
 
     def __post_init__(self):
         # Rebuilt from JSON or a preset, the parts arrive as plain dicts.
@@ -106,6 +111,9 @@ class PixColorConfig:
             raise ValueError(f"default_top_p must be in (0, 1], got {self.default_top_p}")
         if not 0 <= self.context_noise < 1:
             raise ValueError(f"context_noise must be in [0, 1), got {self.context_noise}")
+        if self.edge_radius < 0 or self.edge_eps <= 0:
+            raise ValueError(f"edge_radius must be >= 0 and edge_eps > 0, got {self.edge_radius} "
+                             f"and {self.edge_eps}")
 
 
 def _preset(cond: int, adapter_blocks: int, decoder: str, width: int, refine_blocks: int) -> dict:
@@ -270,8 +278,18 @@ class PixColor(nn.Module):
         on a CPU with AVX512-BF16, and on CUDA; the README gives the effect on the
         val metrics). Inputs in channels-last layout take the faster kernels.
         With a hint refinement, the images with hints go through it and the
-        others through the shared network, without hints.
+        others through the shared network, without hints. With
+        ``config.edge_radius`` > 0 the refined chroma is then guided-filtered by
+        L (:func:`colorize.guided_filter.guided_filter`), so that its edges sit on L's.
         """
+        ab = self._refine_network(l_work, ab_bins, hints, bf16)
+        if self.config.edge_radius:
+            ab = guided_filter(l_work, ab, self.config.edge_radius, self.config.edge_eps)
+        return ab
+
+    def _refine_network(self, l_work: torch.Tensor, ab_bins: torch.Tensor,
+                        hints: torch.Tensor | None, bf16: bool) -> torch.Tensor:
+        """The refinement network(s) alone: :meth:`refine`'s shapes."""
         repeats = ab_bins.shape[0] // l_work.shape[0]
         l_work = l_work.repeat_interleave(repeats, dim=0)
         ab_low = dequantize_ab(ab_bins)
