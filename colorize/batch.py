@@ -13,10 +13,11 @@ rerun:
   colorized; a write that fails names the output file, and a full or
   read-only disk stops the run at the first photo that meets it;
 - a file that is not a supported image gets one line (``skipped: PATH: not a
-  supported image format (.gif)``) and is counted in the summary;
+  supported image format (.txt)``) and is counted in the summary;
 - each output is written to a hidden temporary file beside it and renamed
   into place, so a killed run leaves no half-written PNG (SIGTERM and Ctrl-C
-  also remove the temporary file; only SIGKILL can leave a ``.*.tmp``);
+  also remove the temporary file; only SIGKILL can leave a ``.*.tmp``, and
+  the next run into the same OUT_DIR removes it);
 - a file that cannot be colorized is reported on one line and the batch goes
   on; the exit status says whether any failed;
 - nothing is ever written under IN_DIR;
@@ -46,7 +47,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import signal
 import sys
 import tempfile
@@ -63,17 +63,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from colorize.atomic_write import atomic_file, write_bytes_atomically
+from colorize.atomic_write import atomic_file, remove_stale_temporaries, write_bytes_atomically
 from colorize.colorizer import Colorizer
 from colorize.fullres import lightness_of
+from colorize.limits import MAX_PIXELS, MAX_SAMPLES, MAX_SPARSE_PIXELS, check_seed, check_temperature, random_seed
 from colorize.photo_file import PhotoError, is_image_name, read_photo
 from colorize.photo_lock import lock_path, photo_lock
 from colorize.selection import check_selection
 
-
-# Samples per photo: the decoder draws them as one batch, whose memory grows
-# with N (about 1 MB a sample at 224×224, besides the sampler's caches).
-MAX_SAMPLES = 256
 # Photos whose chroma is drawn in one decoder pass. The sampler's cost per
 # step grows little with its batch up to tens of maps, so at a few samples a
 # photo a group costs not much more than one photo (the README has the
@@ -115,6 +112,8 @@ class BatchOptions:
     quality: int | None = None  # jpg and webp, 1–100; None: DEFAULT_QUALITY
     guidance: float | None = None  # classifier-free guidance scale; None: the model's default
     top_p: float | None = None  # nucleus mass of each value; None: the model's default
+    max_pixels: int | None = MAX_PIXELS  # larger files are refused from their header (colorize.limits)
+    max_sparse_pixels: int | None = MAX_SPARSE_PIXELS  # the limit for files far smaller than their image
 
     def save_options(self) -> dict:
         """Pillow's ``save`` keywords for this format."""
@@ -137,9 +136,9 @@ class BatchOptions:
                 or not 1 <= self.num_samples <= MAX_SAMPLES):
             raise BatchUsageError(f"the number of samples must be an integer in [1, {MAX_SAMPLES}], "
                                   f"got {self.num_samples!r}")
-        if not self.temperature > 0:
-            raise BatchUsageError(f"the temperature must be > 0, got {self.temperature!r}")
         try:
+            check_temperature(self.temperature, "the temperature")
+            check_seed(self.seed, "the seed")
             draws = check_selection(self.select, self.num_samples, self.draws)
         except ValueError as err:
             raise BatchUsageError(str(err)) from None
@@ -360,7 +359,7 @@ class OpenPhoto:
 
 def open_photo(colorizer: Colorizer, job: Job, options: BatchOptions) -> OpenPhoto:
     """Read ``job.source`` down to what its colorization needs; raises on a photo that cannot be."""
-    photo = read_photo(job.source)
+    photo = read_photo(job.source, options.max_pixels, options.max_sparse_pixels)
     rgb, alpha, notes = photo.rgb, photo.alpha, photo.warnings
     del photo
     height, width = rgb.shape[:2]
@@ -372,7 +371,7 @@ def open_photo(colorizer: Colorizer, job: Job, options: BatchOptions) -> OpenPho
     except ValueError as err:
         raise PhotoError(f"its hints: {err}") from None
     # A fresh seed is drawn here rather than inside the sampler, so the record can name it.
-    seed = secrets.randbelow(2**63) if options.seed is None else options.seed
+    seed = random_seed() if options.seed is None else options.seed
     return OpenPhoto(job, lightness, alpha, notes, hints, hint_map, seed)
 
 
@@ -427,12 +426,6 @@ def write_photo(colorizer: Colorizer, photo: OpenPhoto, chroma: tuple[torch.Tens
     return notes
 
 
-def colorize_file(colorizer: Colorizer, job: Job, options: BatchOptions) -> list[str]:
-    """Colorize ``job.source`` into ``job.targets`` on its own; returns warnings, raises on failure."""
-    photo = open_photo(colorizer, job, options)
-    return write_photo(colorizer, photo, draw_group(colorizer, [photo], options)[0], options)
-
-
 def one_line(text: str) -> str:
     """``text`` with its line breaks and runs of spaces as single spaces."""
     return " ".join(str(text).split())
@@ -453,7 +446,8 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
     Raises :class:`BatchUsageError` for folders that cannot be a batch. A file
     that fails is reported on one line and the others go on. Ctrl-C, or
     SIGTERM in the main thread, stops the run after removing the temporary
-    file in progress; the result then says ``interrupted``.
+    file in progress; the result then says ``interrupted``. The temporary
+    files of an earlier run into ``out_dir`` that was killed are removed first.
     """
     log = sys.stderr if log is None else log
     in_dir, out_dir = check_folders(in_dir, out_dir)
@@ -463,6 +457,8 @@ def colorize_folder(colorizer: Colorizer, in_dir: str | Path, out_dir: str | Pat
     except OSError as err:
         raise BatchUsageError(f"cannot create OUT_DIR {out_dir}: {err.strerror}") from None
     check_writable(out_dir)
+    # What a killed run left half-written (its process has ended; colorize.atomic_write).
+    remove_stale_temporaries(out_dir)
     start = time.perf_counter()
     result = BatchResult()
     # Sharded after the overwrite check of find_jobs, so a name clash is reported by whichever shard holds it.

@@ -12,17 +12,17 @@ import os
 import sys
 
 from colorize import __version__
+from colorize.limits import (MAX_PIXELS, MAX_SAMPLES, MAX_SPARSE_PIXELS, MAX_TEMPERATURE, MIN_TEMPERATURE,
+                             check_megapixels, max_threads)
 
 # The same as colorize.device.DEVICE_CHOICES, which cannot be imported here
 # without importing torch, and `colorize --help` should not wait for torch.
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-# colorize.batch.MAX_SAMPLES, for the help text without importing torch (a test checks they agree).
-MAX_SAMPLES = 256
 
 BATCH_EPILOG = """\
 IN_DIR/a/photo.jpg gives OUT_DIR/a/photo_0.png ... photo_{N-1}.png and photo.json,
 which records the seed, temperature, selection and each output's bits/dim (subfolders
-are mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, in any letter case; any other
+are mirrored). Images: png, jpg, jpeg, webp, tif, tiff, bmp, gif (its first frame), in any letter case; any other
 file gets one "skipped: ... not a supported image format" line. A photo whose N outputs
 all exist is skipped, so a rerun resumes, and so is one that another run into the same
 OUT_DIR is colorizing (its lock file is held). Outputs are PNG (or --format jpg|webp)
@@ -80,7 +80,12 @@ def checked(convert, accept, wanted: str):
 
 
 positive_int = checked(int, lambda value: value >= 1, "an integer >= 1")
-positive_float = checked(float, lambda value: 0 < value < float("inf"), "a number > 0")
+samples_value = checked(int, lambda value: 1 <= value <= MAX_SAMPLES, f"an integer in [1, {MAX_SAMPLES}]")
+temperature_value = checked(float, lambda value: MIN_TEMPERATURE <= value <= MAX_TEMPERATURE,
+                            f"a number in [{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}]")
+threads_value = checked(int, lambda value: 1 <= value <= max_threads(),
+                        f"an integer in [1, {max_threads()}] (2 per core of this machine)")
+megapixels_value = checked(float, lambda value: 0 < value < float("inf"), "a number of megapixels > 0")
 # What torch.Generator.manual_seed takes.
 seed_value = checked(int, lambda value: 0 <= value < 2**64, "an integer in [0, 2**64 - 1]")
 
@@ -101,7 +106,9 @@ def batch(args: argparse.Namespace) -> int:
         parser.error(str(err))
     try:
         options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite, args.select,
-                               args.draws, hints, args.format, args.quality, args.guidance, args.top_p)
+                               args.draws, hints, args.format, args.quality, args.guidance, args.top_p,
+                               check_megapixels(args.max_megapixels),
+                               check_megapixels(args.max_sparse_megapixels))
         check_folders(args.in_dir, args.out_dir)
         shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
@@ -169,10 +176,11 @@ def add_batch_parser(commands) -> None:
         epilog=BATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_parser.add_argument("in_dir", metavar="IN_DIR", help="folder of photos, searched recursively")
     batch_parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs go; created if missing")
-    batch_parser.add_argument("--samples", type=positive_int, default=4, metavar="N",
+    batch_parser.add_argument("--samples", type=samples_value, default=4, metavar="N",
                               help=f"colorizations per photo, at most {MAX_SAMPLES} (default: %(default)s)")
-    batch_parser.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
-                              help="> 0; lower gives safer, less varied colours (default: %(default)s)")
+    batch_parser.add_argument("--temperature", type=temperature_value, default=1.0, metavar="T",
+                              help=f"in [{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}]; lower gives safer, less "
+                                   "varied colours (default: %(default)s)")
     batch_parser.add_argument("--guidance", type=float, default=None, metavar="S",
                               help="classifier-free guidance scale: how strongly colours follow what the "
                                    "gray photo shows (1: none; default: the model's own)")
@@ -185,7 +193,7 @@ def add_batch_parser(commands) -> None:
     batch_parser.add_argument("--select", choices=("drawn", "likely", "diverse"), default="drawn",
                               help="which samples to keep: as drawn, the most likely of --draws, or the "
                                    "most different of --draws, from the most likely (default: %(default)s)")
-    batch_parser.add_argument("--draws", type=positive_int, default=None, metavar="M",
+    batch_parser.add_argument("--draws", type=samples_value, default=None, metavar="M",
                               help="samples drawn for --select likely or diverse (default: 4 × N)")
     batch_parser.add_argument("--hints", default=None, metavar="FILE.json",
                               help='colour hints: a JSON object mapping photo names (a path under IN_DIR, '
@@ -200,9 +208,17 @@ def add_batch_parser(commands) -> None:
                               help="output format (default: %(default)s, fast compression)")
     batch_parser.add_argument("--quality", type=positive_int, default=None, metavar="Q",
                               help="jpg and webp quality, 1-100 (default: 95 for jpg, 90 for webp)")
-    batch_parser.add_argument("--threads", type=positive_int, default=None, metavar="T",
+    batch_parser.add_argument("--threads", type=threads_value, default=None, metavar="T",
                               help="CPU threads of the large operations (backbone, refinement, merge); "
                                    "the sampler's loop always runs on one (default: torch's, all cores)")
+    batch_parser.add_argument("--max-megapixels", type=megapixels_value, default=MAX_PIXELS / 1e6, metavar="M",
+                              help="refuse photos larger than M megapixels, from their header "
+                                   "(default: %(default)g, the size the memory bound is measured at)")
+    batch_parser.add_argument("--max-sparse-megapixels", type=megapixels_value, default=MAX_SPARSE_PIXELS / 1e6,
+                              metavar="M",
+                              help="a file far smaller than the image it declares (under 1 byte per 2,000 "
+                                   "pixels: damaged, or a decompression bomb) is read with a warning up to M "
+                                   "megapixels and refused above (default: %(default)g)")
     batch_parser.add_argument("--overwrite", action="store_true",
                               help="colorize photos whose outputs already exist, replacing them")
     batch_parser.add_argument("--shard", default=None, metavar="I/N",

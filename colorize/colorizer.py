@@ -32,7 +32,8 @@ from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
 from colorize.sampling import MAX_GUIDANCE, Generators
 from colorize.selection import bits_per_value, check_selection, select_maps
-from colorize.threads import check_threads, torch_threads
+from colorize.limits import check_samples, check_seed, check_temperature, check_threads
+from colorize.threads import torch_threads
 
 # The merge's L-only term (4 bytes a pixel) is kept for all of a photo's samples up to this size.
 LUMINANCE_CACHE_PIXELS = 16_000_000
@@ -51,12 +52,10 @@ def seeded_generator(seed: int | None) -> torch.Generator:
 
 
 def check_sampling_options(num_samples: int, temperature: float, seed: int | None) -> None:
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ValueError(f"seed must be an int or None, got {seed!r}")
+    """The limits of :mod:`colorize.limits` on one request; a ValueError names the one broken."""
+    check_samples(num_samples)
+    check_temperature(temperature)
+    check_seed(seed)
 
 
 @dataclass
@@ -283,7 +282,7 @@ class Colorizer:
         The arguments are checked, and the photo read, before this returns.
         """
         check_sampling_options(num_samples, temperature, seed)
-        check_selection(select, num_samples, draws)
+        check_samples(check_selection(select, num_samples, draws), "draws")
         self.sampling_settings(guidance, top_p)
         lightness = self.lightness(image)
         hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
 from colorize.color import NUM_AB_BINS, NUM_RGB_CLASSES, quantize_ab, quantize_rgb, rgb_to_lab
-from colorize.image_io import pil_to_rgb
+from colorize.image_io import load_within, open_image, pil_to_rgb
 from colorize.seeds import derived_seed
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
@@ -60,15 +60,14 @@ def load_rgb(path: Path, max_short_side: int | None = None) -> Image.Image:
     and if ``max_short_side`` is given the image is downscaled (antialiased)
     so that its shorter side is at most that many pixels.
     """
-    try:
-        with Image.open(path) as img:
-            if max_short_side is not None:
-                # JPEG draft decoding at 1/2, 1/4, 1/8 scale: it keeps both sides
-                # >= the request, so the shorter side stays >= max_short_side.
-                img.draft("RGB", (max_short_side, max_short_side))
-            img = pil_to_rgb(img)
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot decode image {path}: {err}") from err
+    # The product's one file reader (supported formats only, a time bound on
+    # the decode); a training photo has no pixel limit.
+    with open_image(path, max_pixels=None, max_sparse_pixels=None) as img:
+        if max_short_side is not None:
+            # JPEG draft decoding at 1/2, 1/4, 1/8 scale: it keeps both sides
+            # >= the request, so the shorter side stays >= max_short_side.
+            img.draft("RGB", (max_short_side, max_short_side))
+        img = pil_to_rgb(load_within(img, Path(path).name))
     short = min(img.size)
     if max_short_side is not None and short > max_short_side:
         w, h = img.size

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from colorize.color import denormalize_ab, normalize_ab, quantize_ab, rgb_to_lab
+from colorize.limits import MAX_HINTS_DEPTH, MAX_HINTS_FILE_BYTES, check_hint_count
 
 HINT_CHANNELS = 3  # a, b (network units, masked) and the mask
 # Training hints (Zhang et al. 2017, Sec. 3.2): P(no hints), the geometric
@@ -187,6 +190,7 @@ def check_hints(hints: Sequence[Hint] | None, width: int, height: int) -> list[t
         return []
     if isinstance(hints, (str, bytes)) or not isinstance(hints, Sequence):
         raise ValueError(f"hints must be a list of (x, y, colour), got {type(hints).__name__}")
+    check_hint_count(len(hints))
     checked = []
     for number, hint in enumerate(hints):
         if isinstance(hint, (str, bytes)) or not isinstance(hint, Sequence) or len(hint) != 3:
@@ -237,11 +241,20 @@ def read_hints_file(path: str | Path) -> dict[str, list[Hint]]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ValueError(f"the hints file {path} is not a regular file")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_HINTS_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file stops here
     except OSError as err:
         raise ValueError(f"cannot read the hints file {path}: {err.strerror or err}") from None
+    if len(raw) > MAX_HINTS_FILE_BYTES:
+        raise ValueError(f"the hints file {path} is larger than {MAX_HINTS_FILE_BYTES // 2**20} MiB")
+    try:
+        data = parse_json(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"the hints file {path} is not valid JSON: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"the hints file {path}: {err}") from None
     if not isinstance(data, dict):
         raise ValueError(f"the hints file {path} must hold an object mapping photo names to lists of "
                          '[x, y, "#rrggbb"]')
@@ -249,11 +262,39 @@ def read_hints_file(path: str | Path) -> dict[str, list[Hint]]:
             for name, points in data.items()}
 
 
+def parse_json(text: str) -> object:
+    """``json.loads`` of hints, refusing nesting deeper than ``MAX_HINTS_DEPTH`` before it is parsed.
+
+    A run of brackets deep enough to exhaust Python's recursion would otherwise
+    end as a RecursionError from inside the parser; the scan is linear and
+    skips brackets inside strings.
+    """
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_HINTS_DEPTH:
+                raise ValueError(f"the JSON is nested more than {MAX_HINTS_DEPTH} levels deep")
+        elif char in "]}":
+            depth -= 1
+    return json.loads(text)
+
+
 def parse_hint_list(points: object, where: str = "hints") -> list[Hint]:
     """Decoded JSON ``[[x, y, "#rrggbb" or [r, g, b]], ...]`` → [(x, y, colour)]; the shape and
     colours are checked (the bounds need the photo: :func:`check_hints`); errors name ``where``."""
     if not isinstance(points, list):
         raise ValueError(f'{where}: expected a list of [x, y, "#rrggbb"], got {points!r:.60}')
+    check_hint_count(len(points), where)
     hints = []
     for number, point in enumerate(points):
         if not isinstance(point, list) or len(point) != 3:

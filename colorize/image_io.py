@@ -9,6 +9,13 @@ Anything else is a clear error: the input is never guessed at.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+import struct
+import threading
+import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,45 +24,186 @@ import numpy as np
 import torch
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from colorize.limits import DECODE_SECONDS, MAX_PIXELS, MAX_SPARSE_PIXELS, SPARSE_PIXELS_PER_BYTE
+
 # Transparent pixels are composited on white: the corpus' cut-outs (tuxpaint
 # stamps) are drawn for a white page, and white has a = b = 0, so it adds no
 # spurious chroma to the ab targets.
 BACKGROUND = (255, 255, 255)
 ImageInput = str | Path | Image.Image | np.ndarray
+# What Pillow's decoders raise on damaged data: it reports a bad file through many types.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
+                 struct.error, zlib.error)
 
 
 class UnreadableImage(ValueError):
-    """A file that Pillow cannot open as an image (its error is the ``__cause__``)."""
+    """A file that is not an image the product reads; ``reason`` is the one line without the name."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+        super().__init__(f"{name}: {reason}")
 
 
-class ImageTooLarge(ValueError):
+class ImageTooLarge(UnreadableImage):
     """An image whose header gives more pixels than the caller takes; nothing was decoded."""
 
     def __init__(self, name: str, width: int, height: int, max_pixels: int):
         self.width, self.height, self.max_pixels = width, height, max_pixels
-        super().__init__(f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                         f"the limit is {max_pixels / 1e6:g} megapixels")
+        super().__init__(name, f"{width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                               f"the limit is {max_pixels / 1e6:g} megapixels")
+
+
+class ImageTooSparse(UnreadableImage):
+    """A file far smaller than the image its header claims, above the sparse limit; nothing was decoded."""
+
+
+class SparseImageWarning(UserWarning):
+    """A file far smaller than the image its header claims, read because it is below the sparse limit."""
+
+
+class DecodeTimeout(UnreadableImage):
+    """A decode that took longer than its time bound; it was abandoned."""
+
+
+# The formats Pillow may decode, whatever a file is named. Never EPS, PS or
+# PDF: Pillow hands those to Ghostscript, a program that runs the file.
+SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
+# What a folder's photos are picked up by, compared in lower case.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
+# The first bytes of formats that are refused, so that the error names what the file really is.
+FOREIGN_SIGNATURES = (
+    (b"%!PS", 0, "a PostScript or EPS file"),
+    (b"\xc5\xd0\xd3\xc6", 0, "an EPS file"),
+    (b"%PDF", 0, "a PDF file"),
+    (b"8BPS", 0, "a Photoshop file"),
+    (b"\x00\x00\x00\x0cjP  ", 0, "a JPEG 2000 file"),
+    (b"\xff\x4f\xff\x51", 0, "a JPEG 2000 file"),
+    (b"ftypheic", 4, "a HEIC file"),
+    (b"ftypavif", 4, "an AVIF file"),
+    (b"<svg", 0, "an SVG drawing"),
+    (b"<?xml", 0, "an XML file"),
+)
+SUPPORTED_NAMES = "PNG, JPEG, WebP, TIFF, BMP or GIF"
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name has one of ``IMAGE_SUFFIXES``, in any case."""
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def check_regular_file(path: Path) -> None:
+    """Raise FileNotFoundError for a missing file or dangling link, UnreadableImage for what is
+    not a regular file (a folder, a FIFO, a device, a link loop); open() could wait forever on some."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such image file: {path.name}"
+                                + (" (a dangling symbolic link)" if path.is_symlink() else "")) from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnreadableImage(path.name, "a loop of symbolic links, not an image file") from None
+        raise UnreadableImage(path.name, f"cannot open it: {err.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise UnreadableImage(path.name, "a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+        raise UnreadableImage(path.name, f"{kind}, not an image file")
+
+
+def foreign_format(path: Path) -> str | None:
+    """What a file that Pillow may not decode really is, from its first bytes; None if unknown."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except OSError:
+        return None
+    for signature, offset, kind in FOREIGN_SIGNATURES:
+        if head[offset:offset + len(signature)] == signature:
+            return kind
+    return None
 
 
 @contextmanager
-def open_image(path: str | Path, max_pixels: int | None = None) -> Iterator[Image.Image]:
-    """The one way the library and the web page open an image file for decoding.
+def open_image(path: str | Path, max_pixels: int | None = MAX_PIXELS,
+               max_sparse_pixels: int | None = MAX_SPARSE_PIXELS) -> Iterator[Image.Image]:
+    """The one way the product opens an image file for decoding.
 
-    Pillow opens lazily: only the header is read here, and the size it gives
-    is checked against ``max_pixels`` (and Pillow's decompression-bomb limit)
+    Only ``SUPPORTED_FORMATS`` are tried, whatever the file is named. Pillow
+    opens lazily: only the header is read here, and the size it gives is
+    checked against ``max_pixels`` (and Pillow's decompression-bomb limit)
     before a single pixel is decoded, so a small file that claims a huge
-    image costs nothing. The caller decodes (``load``, ``draft``, ``reduce``).
-    Raises :class:`UnreadableImage` or :class:`ImageTooLarge`, both ValueErrors.
+    image costs nothing. A file of fewer than one byte per
+    ``SPARSE_PIXELS_PER_BYTE`` pixels is refused above ``max_sparse_pixels``
+    (:class:`ImageTooSparse`) and read with a :class:`SparseImageWarning`
+    below it. None lifts a limit. The caller decodes (``draft`` or ``reduce``
+    first if it likes, then :func:`load_within`). Raises FileNotFoundError,
+    or :class:`UnreadableImage`, :class:`ImageTooLarge` or :class:`ImageTooSparse`
+    (ValueErrors), each with a one-line message that names the file but no folder.
     """
+    path = Path(path)
+    check_regular_file(path)
     try:
-        img = Image.open(path)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
-        raise UnreadableImage(f"cannot decode image {path}: {err}") from err
+        img = Image.open(path, formats=SUPPORTED_FORMATS)
+    except UnidentifiedImageError:
+        kind = foreign_format(path)
+        raise UnreadableImage(path.name, f"{kind or 'not an image file'}; colorize reads "
+                                         f"{SUPPORTED_NAMES} files") from None
+    except Image.DecompressionBombError as err:
+        raise UnreadableImage(path.name, f"refused as a possible decompression bomb: {err}") from None
+    except DECODE_ERRORS as err:
+        raise UnreadableImage(path.name, f"a damaged image file: {error_text(err)}") from None
     with img:
         width, height = img.size
-        if max_pixels is not None and width * height > max_pixels:
-            raise ImageTooLarge(Path(path).name, width, height, max_pixels)
+        pixels = width * height
+        if max_pixels is not None and pixels > max_pixels:
+            raise ImageTooLarge(path.name, width, height, max_pixels)
+        size = os.stat(path).st_size
+        if pixels > SPARSE_PIXELS_PER_BYTE * size:
+            reason = (f"declares {width}×{height} pixels in only {size:,} bytes, far fewer than any "
+                      "photo of that size (a damaged file or a decompression bomb)")
+            if max_sparse_pixels is not None and pixels > max_sparse_pixels:
+                raise ImageTooSparse(path.name, f"{reason}; refused above {max_sparse_pixels / 1e6:g} "
+                                                "megapixels (a limit that can be raised)")
+            warnings.warn(f"{path.name}: {reason}", SparseImageWarning, stacklevel=3)
         yield img
+
+
+def error_text(err: BaseException) -> str:
+    """A decoder's error as a short phrase: its strerror, its message, or its type's name."""
+    return str(getattr(err, "strerror", None) or err or type(err).__name__).splitlines()[0][:200]
+
+
+def load_within(img: Image.Image, name: str = "the image", seconds: float | None = None) -> Image.Image:
+    """``img.load()``, abandoned with :class:`DecodeTimeout` after ``seconds`` (None: ``DECODE_SECONDS``).
+
+    The decode runs in a daemon thread (Pillow's decoders release the GIL);
+    one that overruns is left to finish or fail on its own, and the caller,
+    a batch or the page's worker, goes on. Pillow's decode errors become
+    :class:`UnreadableImage`.
+    """
+    seconds = DECODE_SECONDS if seconds is None else seconds
+    outcome: list[BaseException] = []
+
+    def decode() -> None:
+        try:
+            img.load()
+        except BaseException as err:  # noqa: BLE001 -- handed to the caller's thread
+            outcome.append(err)
+
+    worker = threading.Thread(target=decode, name="colorize-decode", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise DecodeTimeout(name, f"decoding took longer than {seconds:g} s and was abandoned")
+    if outcome:
+        err = outcome[0]
+        if isinstance(err, Image.DecompressionBombError):
+            raise UnreadableImage(name, f"refused as a possible decompression bomb: {err}") from None
+        if isinstance(err, DECODE_ERRORS):
+            raise UnreadableImage(name, f"corrupt or truncated image: {error_text(err)}") from None
+        raise err
+    return img
 
 
 def upright(img: Image.Image) -> Image.Image:
@@ -151,27 +299,20 @@ def array_to_rgb(array: np.ndarray) -> torch.Tensor:
     return values.contiguous()
 
 
-def load_array(image: ImageInput, max_pixels: int | None = None) -> np.ndarray:
+def load_array(image: ImageInput, max_pixels: int | None = MAX_PIXELS,
+               max_sparse_pixels: int | None = MAX_SPARSE_PIXELS) -> np.ndarray:
     """A path, PIL image or numpy array → its pixels as an array: upright 8-bit RGB (H, W, 3)
     for a file or PIL image (:func:`pil_to_rgb`), the array itself otherwise (checked by
     :func:`array_to_rgb` when it is converted).
 
-    A path is opened by :func:`open_image`, so a file above ``max_pixels``
-    is refused from its header. Raises FileNotFoundError for a missing path,
+    A path is opened by :func:`open_image` with the pixel limits and decoded
+    by :func:`load_within`. Raises FileNotFoundError for a missing path,
     ValueError for a file that is not a readable image (or too large),
     TypeError for anything else.
     """
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        if not path.is_file():
-            raise FileNotFoundError(f"no such image file: {path}")
-        try:
-            with open_image(path, max_pixels) as img:
-                img.load()
-                rgb = pil_to_rgb(img)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:  # while decoding
-            raise ValueError(f"cannot decode image {path}: {err}") from err
-        return np.asarray(rgb)
+        with open_image(image, max_pixels, max_sparse_pixels) as img:
+            return np.asarray(pil_to_rgb(load_within(img, Path(image).name)))
     if isinstance(image, Image.Image):
         return np.asarray(pil_to_rgb(image))
     if isinstance(image, np.ndarray):
@@ -186,7 +327,7 @@ def is_rgb8(array: np.ndarray) -> bool:
     return array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3 and array.size > 0
 
 
-def load_image(image: ImageInput, max_pixels: int | None = None) -> torch.Tensor:
+def load_image(image: ImageInput, max_pixels: int | None = MAX_PIXELS) -> torch.Tensor:
     """A path, PIL image or numpy array → float sRGB (3, H, W) in [0, 1].
 
     The errors of :func:`load_array` and :func:`array_to_rgb`.

@@ -17,10 +17,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from colorize.atomic_write import hidden_stem
+
 
 def lock_path(targets_folder: Path, source_name: str) -> Path:
-    """``OUT/a`` and ``photo.jpg`` → ``OUT/a/.photo.jpg.lock``."""
-    return targets_folder / f".{source_name}.lock"
+    """``OUT/a`` and ``photo.jpg`` → ``OUT/a/.photo.jpg.lock`` (a long name shortened, as a
+    temporary file's is, so that the lock's name fits wherever the outputs' names fit)."""
+    return targets_folder / f".{hidden_stem(source_name)}.lock"
 
 
 @contextlib.contextmanager

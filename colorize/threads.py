@@ -14,12 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
-
-def check_threads(threads: int | None) -> int | None:
-    """None (torch's own setting) or an int >= 1; anything else is a ValueError."""
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
-    return threads
+from colorize.limits import check_threads
 
 
 @contextlib.contextmanager

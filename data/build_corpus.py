@@ -40,6 +40,8 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from colorize.image_io import BACKGROUND, load_within, open_image
+
 DATA_DIR = Path(__file__).resolve().parent
 DEFAULT_CSV = DATA_DIR / "photos.csv"
 DEFAULT_CACHE = Path.home() / ".cache" / "colorize" / "debs"
@@ -49,9 +51,6 @@ MANIFEST_COLUMNS = ("split", "file", "package", "path", "licence", "subject", "w
 SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
 MAX_SIDE = 1024
-# Same background as colorize.dataset: cut-outs are drawn for a white page, and
-# white has a = b = 0 in Lab, so the padding adds no false chroma.
-BACKGROUND = (255, 255, 255)
 HASH_SIZE = 16  # the hash keeps HASH_SIZE x HASH_SIZE DCT coefficients
 THUMB_SIZE = 32
 # Out of 256 bits. On this corpus, copies downscaled 2x and re-encoded as JPEG
@@ -176,8 +175,8 @@ def load_rgb(path: Path) -> Image.Image:
     pixels (a stamp's canvas is often mostly empty) and composited on
     ``BACKGROUND``, so no black or transparent junk reaches the corpus.
     """
-    with Image.open(path) as img:
-        img = ImageOps.exif_transpose(img)
+    with open_image(path, max_pixels=None, max_sparse_pixels=None) as img:
+        img = ImageOps.exif_transpose(load_within(img, path.name))
         if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
             rgba = img.convert("RGBA")
             box = rgba.getchannel("A").getbbox()

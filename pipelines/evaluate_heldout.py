@@ -73,11 +73,11 @@ def setting_name(setting: dict) -> str:
     return ", ".join(f"{key} {value}" for key, value in setting.items()) or "defaults"
 
 
-def resolved(model: PixColor, setting: dict) -> dict:
-    """The setting with the model's defaults filled in."""
+def resolved(model: PixColor, setting: dict, shipped: dict) -> dict:
+    """The setting with the model's defaults filled in; ``shipped``: its config's ``CONFIG_OPTIONS``
+    as loaded (the rows set them on ``model.config``, so they are not read back from it)."""
     return {"guidance": model.config.default_guidance, "top_p": model.config.default_top_p,
-            "temperature": 1.0, "select": "drawn", "draws": None,
-            **{key: getattr(model.config, key) for key in CONFIG_OPTIONS}, **setting}
+            "temperature": 1.0, "select": "drawn", "draws": None, **shipped, **setting}
 
 
 def percent(value: float | None) -> str:
@@ -155,10 +155,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         model, _ = load_checked(checkpoint, device, PixColor, "--checkpoint")
         backbone = model.config.conditioning.backbone
         judge = SemanticJudge(independent_backbone(backbone)).to(device)
+        shipped = {key: getattr(model.config, key) for key in CONFIG_OPTIONS}
         for photos, dataset in photo_sets(args, model.config.working_size):
             for prints in ([False, True] if args.old_prints else [False]):
                 for setting in settings:
-                    options = resolved(model, setting)
+                    options = resolved(model, setting, shipped)
                     for key in CONFIG_OPTIONS:
                         setattr(model.config, key, options[key])
                     scores = evaluate(model, dataset, args.samples, options["temperature"], args.seed,

@@ -20,7 +20,8 @@ import torch
 from PIL import Image
 
 from colorize import Colorizer, batch, cli
-from colorize.batch import MAX_SAMPLES, BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
+from colorize.limits import MAX_SAMPLES
+from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
 from colorize.fullres import colorize_into, full_resolution, lightness_of
 from colorize.nn.resize import resize
 from colorize.photo_lock import lock_path, photo_lock
@@ -158,7 +159,7 @@ def mixed(tmp_path_factory, checkpoint):
     bad = write_bad_files(in_dir)
     (in_dir / "loop").symlink_to(".")  # a symbolic link loop: must not hang the walk
     (in_dir / "sub" / "readme.txt").write_text("not an image suffix: reported, not read\n")
-    Image.new("P", (8, 8)).save(in_dir / "anim.gif")
+    (in_dir / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>\n')
     (in_dir / ".DS_Store").write_bytes(b"\0")  # hidden files are passed over in silence
     before = snapshot(in_dir)
     argv = [in_dir, out_dir, "--samples", SAMPLES, "--seed", SEED, "--checkpoint", checkpoint, "--device", "cpu"]
@@ -430,7 +431,7 @@ def test_messages_keep_a_file_name_on_one_line():
 def test_unsupported_files_get_one_line_each_and_are_counted(mixed):
     code, out, err = mixed["first"]
     lines = [line for line in err.splitlines() if line.startswith("skipped: ")]
-    assert sorted(lines) == [f"skipped: {mixed['in_dir'] / 'anim.gif'}: not a supported image format (.gif)",
+    assert sorted(lines) == [f"skipped: {mixed['in_dir'] / 'drawing.svg'}: not a supported image format (.svg)",
                              f"skipped: {mixed['in_dir'] / 'sub' / 'readme.txt'}: "
                              "not a supported image format (.txt)"]
     assert ", 2 unsupported (" in out and ".DS_Store" not in err
@@ -440,7 +441,6 @@ def test_samples_has_an_upper_bound(small_folder, checkpoint, capsys):
     in_dir, out_dir = small_folder
     code, _, err = run_cli([in_dir, out_dir, "--samples", 100_000_000, "--checkpoint", checkpoint], capsys)
     assert code == 2 and f"[1, {MAX_SAMPLES}]" in err and not out_dir.exists()
-    assert cli.MAX_SAMPLES == MAX_SAMPLES  # the help text's bound is the real one
     assert BatchOptions(num_samples=MAX_SAMPLES).num_samples == MAX_SAMPLES
 
 

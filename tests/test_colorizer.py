@@ -148,7 +148,7 @@ def test_bad_images_are_clear_errors(colorizer, tmp_path):
         colorizer.colorize(tmp_path / "missing.jpg")
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
-    with pytest.raises(ValueError, match="cannot decode"):
+    with pytest.raises(ValueError, match="broken.jpg: not an image file"):
         colorizer.colorize(broken)
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         colorizer.colorize(np.zeros((4, 5, 6), dtype=np.uint8))

@@ -210,7 +210,7 @@ def test_browser_example_and_bad_upload(page, tmp_path):
     page.locator("#photo input[type=file]").set_input_files(fake)
     toast = page.locator("[data-testid=toast-body]").first
     toast.wait_for()
-    assert "notes.png is not an image that can be read" in toast.inner_text()
+    assert "notes.png: not an image file; colorize reads PNG, JPEG" in toast.inner_text()
     # The box is emptied, not left with a broken-image icon.
     page.locator("#photo img").first.wait_for(state="detached")
 
@@ -247,16 +247,16 @@ def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
     for a, b in zip(first, again):
         assert np.array_equal(pixels(a), pixels(Image.open(b["image"])))
     gallery, seed = call(client, photo, samples=1, seed="")
-    assert 0 <= int(seed) < 2**32 and len(gallery) == 1
+    assert 0 <= int(seed) < 2**63 and len(gallery) == 1  # 63-bit, as batch draws (colorize.limits.random_seed)
 
 
 @pytest.mark.parametrize(
     "kwargs,field,message",
     [
         (dict(seed="seven"), "seed", "the seed must be a whole number, got 'seven'"),
-        (dict(seed="-1"), "seed", "the seed must lie in [0, 4294967295], got -1"),
+        (dict(seed="-1"), "seed", "the seed must lie in [0, 18446744073709551615], got -1"),
         (dict(samples=17), "num_samples", "the number of samples must be a whole number from 1 to 16, got 17"),
-        (dict(temperature=0), "temperature", "the temperature must be a number from 0.1 to 2, got 0"),
+        (dict(temperature=0), "temperature", "the temperature must be a number from 0.05 to 2, got 0"),
         (dict(hints="[[1, 2]]"), "hints", 'the hints, hint 0: expected [x, y, "#rrggbb"], got [1, 2]'),
         (dict(hints="[[1, 2, 'red']]"), "hints", "the hints must be JSON"),
     ],
@@ -283,6 +283,15 @@ def test_api_hints_steer_the_colorization(client, photo):
         call(client, photo, samples=1, seed="3", hints='[[99, 0, "#00ff00"]]')
 
 
+def test_each_request_saves_its_results_under_its_own_unguessable_folder(tmp_path):
+    image = Image.new("RGB", (4, 4), (10, 20, 30))
+    first, second = webui_app.visitor_folder(str(tmp_path)), webui_app.visitor_folder(str(tmp_path))
+    assert first != second and all(len(Path(f).name) == 32 for f in (first, second))
+    # The same pixels (as the same photo and seed give) land at different addresses.
+    a, b = webui_app.save_png(image, first, "photo_1"), webui_app.save_png(image, second, "photo_1")
+    assert a != b and Path(a).is_relative_to(first) and Path(b).is_relative_to(second)
+
+
 def test_hint_helpers():
     assert webui_app.picked_colour("rgba(255, 0, 16, 1)") == "#ff0010"
     assert webui_app.picked_colour("#ABCDEF") == "#abcdef"
@@ -297,7 +306,7 @@ def test_api_non_image_upload_is_a_clear_error(client, tmp_path):
 
     notes = tmp_path / "notes.txt"
     notes.write_text("hello, this is not a photo")
-    with pytest.raises(ValidationError, match=r"photo: notes\.txt is not an image that can be read"):
+    with pytest.raises(ValidationError, match=r"photo: notes\.txt: not an image file"):
         call(client, notes)
 
 
@@ -324,12 +333,13 @@ def raw_call(server: str, payload: dict) -> str:
     return urllib.request.urlopen(f"{server}/gradio_api/call/colorize/{event_id}", timeout=60).read().decode()
 
 
-@pytest.mark.parametrize("where", ["url", "server_file", "photo_outside_the_upload_folder"])
+@pytest.mark.parametrize("where", ["url", "server_file", "file_url", "photo_outside_the_upload_folder"])
 def test_api_refuses_a_photo_that_is_not_an_uploaded_file(server, photo, where):
     path = {"url": "http://127.0.0.1:9/cat.png", "server_file": "/etc/hostname",
-            "photo_outside_the_upload_folder": str(photo)}[where]
+            "file_url": "file:///etc/hostname", "photo_outside_the_upload_folder": str(photo)}[where]
     reply = raw_call(server, {"path": path, "meta": {"_type": "gradio.FileData"}})
     assert reply.startswith("refused 400"), reply[:300]  # never queued, never fetched
+    assert os.getcwd() not in reply and str(photo.parent) not in reply and "/" not in reply.split(":", 1)[1]
 
 
 def test_a_photo_above_the_megapixel_cap_is_refused_before_decoding(client, tmp_path):

@@ -34,6 +34,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -64,29 +65,38 @@ from PIL import Image  # noqa: E402
 from colorize.color import gray_rgb  # noqa: E402
 from colorize.colorizer import Colorizer  # noqa: E402
 from colorize.device import DEVICE_CHOICES  # noqa: E402
-from colorize.hints import draw_hints, parse_colour, parse_hint_list  # noqa: E402
+from colorize.hints import draw_hints, parse_colour, parse_hint_list, parse_json  # noqa: E402
 from colorize.fullres import STRIP_PIXELS, lightness_of  # noqa: E402
 from colorize.image_io import (  # noqa: E402
     ImageTooLarge,
     UnreadableImage,
+    load_within,
     open_image,
     pil_to_rgb,
     tensor_to_uint8,
 )
+from colorize.limits import (  # noqa: E402
+    MAX_HINTS_FILE_BYTES,
+    MAX_PIXELS,
+    MAX_SEED,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    PAGE_MAX_SAMPLES,
+    check_threads,
+    max_threads,
+    random_seed,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_SAMPLES = 16
+MAX_SAMPLES = PAGE_MAX_SAMPLES  # the page's one worker serves every visitor (colorize.limits)
 DEFAULT_SAMPLES = 4
-MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 2.0
 # "Pick": the page's words for colorize.selection's choices; "most likely" and
 # "most different" keep the N of 4 N draws.
 PICKS = {"as drawn": "drawn", "most likely": "likely", "most different": "diverse"}
 DRAWS_PER_SAMPLE = 4
 # "More like this" samples the same seed again at this fraction of the temperature.
 COOLER = 0.6
-# Seeds the page draws and accepts: exact in a browser's float64 numbers.
-MAX_SEED = 2**32 - 1
 # Limits for a shared server: the upload size, the requests waiting in the
 # queue, and one colorization at a time (one call already uses every core).
 MAX_FILE_SIZE = "50mb"
@@ -94,10 +104,9 @@ QUEUE_SIZE = 32
 CONCURRENCY = 1
 # Uploads and results older than an hour are deleted, checked every hour.
 DELETE_CACHE = (3600, 3600)
-# The largest photo the page takes. Decoding one holds 3 bytes a pixel, its
-# lightness 4 and one output 3: about 0.5 GB at 50 megapixels.
-MAX_MEGAPIXELS = 50
-MAX_PIXELS = MAX_MEGAPIXELS * 1_000_000  # every decode of the page goes through open_image with it
+# The largest photo the page takes (colorize.limits.MAX_PIXELS). Decoding one holds
+# 3 bytes a pixel, its lightness 4 and one output 3: about 0.5 GB at 50 megapixels.
+MAX_MEGAPIXELS = MAX_PIXELS // 1_000_000
 
 # scikit-image's colour sample photos: the clickable examples (never training data).
 EXAMPLES = ("chelsea", "coffee", "astronaut", "rocket")
@@ -123,6 +132,16 @@ def save_png(image: Image.Image, cache_dir: str, name: str) -> str:
     return processing_utils.save_pil_to_cache(image, cache_dir=cache_dir, name=name, format="png")
 
 
+def visitor_folder(cache_dir: str) -> str:
+    """A new folder under ``cache_dir`` with an unguessable name, for one request's results.
+
+    Gradio names a cached file by its content's hash, which anyone who can
+    recompute the output (the same photo and seed) could guess; under a
+    random 128-bit folder a result URL is known only to the browser it was sent to.
+    """
+    return os.path.join(cache_dir, secrets.token_hex(16))
+
+
 def upload_path(payload: dict | None) -> str | None:
     """The server-side path of an uploaded photo; a one-line error if it is not an image.
 
@@ -143,12 +162,11 @@ def upload_path(payload: dict | None) -> str | None:
     try:
         with open_image(local, MAX_PIXELS):
             pass  # the header alone: its size is checked, nothing decoded
-    except UnreadableImage as err:
-        raise gr.Error(f"{name} is not an image that can be read ({type(err.__cause__).__name__}); "
-                       "upload a PNG, JPEG, WebP, BMP or TIFF photo") from None
     except ImageTooLarge as err:
         raise gr.Error(f"{name} is {err.width}×{err.height} pixels ({err.width * err.height / 1e6:.0f} "
                        f"megapixels); the page takes photos of up to {MAX_MEGAPIXELS} megapixels") from None
+    except UnreadableImage as err:
+        raise gr.Error(f"{name}: {err.reason}") from None
     return str(local)
 
 
@@ -199,13 +217,13 @@ def parse_seed(text: str | int | None) -> int:
     """The seed box's text as an int; blank draws a random one."""
     text = "" if text is None else str(text).strip()
     if not text:
-        return secrets.randbelow(MAX_SEED + 1)
+        return random_seed()
     try:
         seed = int(text)
     except ValueError:
         raise gr.Error(f"the seed must be a whole number, got {text[:40]!r}") from None
     if not 0 <= seed <= MAX_SEED:
-        raise gr.Error(f"the seed must lie in [0, {MAX_SEED}], got {seed}")
+        raise gr.Error(f"the seed must lie in [0, {MAX_SEED}], got {text[:40]}")
     return seed
 
 
@@ -216,7 +234,7 @@ def is_gray(path: str) -> bool:
             return True
         if img.mode != "RGB":
             return False
-        rgb = np.asarray(img)
+        rgb = np.asarray(load_within(img, Path(path).name))
     return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
@@ -227,8 +245,7 @@ def gray_version(path: str) -> Image.Image:
     50-megapixel photo would take gigabytes.
     """
     with open_image(path, MAX_PIXELS) as img:
-        img.load()
-        rgb = np.asarray(pil_to_rgb(img))
+        rgb = np.asarray(pil_to_rgb(load_within(img, Path(path).name)))
     lightness = lightness_of(rgb, torch.device("cpu"))  # (1, 1, H, W) in [0, 100]
     del rgb
     height, width = lightness.shape[-2:]
@@ -244,8 +261,10 @@ def parse_hints_text(text: str | None) -> list:
     text = "" if text is None else str(text).strip()
     if not text:
         return []
+    if len(text) > MAX_HINTS_FILE_BYTES:
+        raise gr.Error(f"the hints are longer than {MAX_HINTS_FILE_BYTES // 2**20} MiB")
     try:
-        return parse_hint_list(json.loads(text), "the hints")
+        return parse_hint_list(parse_json(text), "the hints")
     except json.JSONDecodeError:
         raise gr.Error('the hints must be JSON: [[x, y, "#rrggbb"], ...], as a click writes them') from None
     except ValueError as err:
@@ -281,8 +300,7 @@ def photo_view(path: str) -> tuple[Image.Image, int, int]:
     its own size as if it were shown at that size, off to the side.
     """
     with open_image(path, MAX_PIXELS) as img:
-        img.load()
-        view = pil_to_rgb(img).convert("L")
+        view = pil_to_rgb(load_within(img, Path(path).name)).convert("L")
     width, height = view.size
     scale = HINT_VIEW_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -316,6 +334,38 @@ def local_uploads_only(block: gr.components.Component) -> None:
         return await move(url_or_file_path)
 
     block.async_move_resource_to_block_cache = refuse_urls
+
+
+class HideServerPaths:
+    """ASGI middleware: Gradio's refusal of a file that a request names but did not upload
+    ("Cannot move /srv/…/file:/etc/x to the gradio cache dir …") gives the server's paths and
+    working folder; the page answers the same 400 with a message that names none."""
+
+    REFUSAL = b"Cannot move "
+    MESSAGE = b'{"detail":"the photo must be a file uploaded to this page"}'
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        held: list[dict] = []
+
+        async def send_hiding(message):
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                held.append(message)  # the body decides whether it is the refusal
+                return
+            if held and message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                if self.REFUSAL in body:
+                    headers = [(k, v) for k, v in held[0].get("headers", []) if k.lower() != b"content-length"]
+                    held[0] = {**held[0], "headers": headers + [(b"content-length", str(len(self.MESSAGE)).encode())]}
+                    message = {**message, "body": self.MESSAGE}
+                await send(held.pop())
+            await send(message)
+
+        await self.app(scope, receive, send_hiding)
 
 
 def build_app(
@@ -352,7 +402,7 @@ def build_app(
             return None
         finally:
             release_memory()
-        return save_png(gray, photo_box.GRADIO_CACHE, file_stem(photo))  # keeps the photo's name
+        return save_png(gray, visitor_folder(photo_box.GRADIO_CACHE), file_stem(photo))  # keeps the photo's name
 
     def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
                  pick: str = "as drawn", hints: str | None = "", progress=gr.Progress(track_tqdm=True)):
@@ -374,13 +424,13 @@ def build_app(
         select = PICKS[pick]
         draws = None if select == "drawn" else DRAWS_PER_SAMPLE * num_samples
         points = parse_hints_text(hints)
-        stem, results = file_stem(photo), []
+        stem, results, folder = file_stem(photo), [], visitor_folder(gallery.GRADIO_CACHE)
         try:
             scored = colorizer.iter_colorize_scored(path, num_samples=num_samples, temperature=temperature,
                                                     seed=seed, select=select, draws=draws, progress=True,
                                                     hints=points or None)
             for n, sample in enumerate(progress.tqdm(scored, total=num_samples, desc="full resolution")):
-                results.append((save_png(sample.image, gallery.GRADIO_CACHE, f"{stem}_seed{seed}_{n + 1}"),
+                results.append((save_png(sample.image, folder, f"{stem}_seed{seed}_{n + 1}"),
                                 f"sample {n + 1} · seed {seed} · {sample.bits_per_dim:.3f} bits/dim"))
                 del sample
         except (ValueError, TypeError, FileNotFoundError) as err:
@@ -559,8 +609,11 @@ def build_app(
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, *,
            block: bool = True, quiet: bool = False) -> gr.Blocks:
     """Serve ``app`` offline on ``host:port``; ``block=False`` returns once it is up (tests)."""
+    from starlette.middleware import Middleware
+
     app.launch(
         server_name=host, server_port=port, share=False, max_file_size=MAX_FILE_SIZE,
+        app_kwargs={"middleware": [Middleware(HideServerPaths)]},
         ssr_mode=False, mcp_server=False, inbrowser=False, show_error=False,
         prevent_thread_lock=True, quiet=True, run_history=False,
     )
@@ -569,6 +622,14 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, *,
     if block:
         app.block_thread()
     return app
+
+
+def threads_value(text: str) -> int:
+    """An argparse type for --threads: the limit of :func:`colorize.limits.check_threads`."""
+    try:
+        return check_threads(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {max_threads()}], got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -582,14 +643,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a colorizer checkpoint folder (default: the model shipped in the package)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="where the model runs (default: auto, CUDA when present)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=threads_value, default=None,
                         help="CPU threads of the large operations; the sampler's loop always runs on one "
                              "(default: torch's, all cores)")
     return parser
 
 
+def stop_on_signals() -> None:
+    """SIGTERM (what a service manager sends) and SIGHUP (a closed terminal) stop the server as
+    Ctrl-C does, so that the exit handlers run and the private folder of uploads goes with it."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    stop_on_signals()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         colorizer = Colorizer.from_pretrained(args.checkpoint, device=args.device, threads=args.threads)
