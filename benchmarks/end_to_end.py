@@ -68,8 +68,8 @@ def stage_times(colorizer, rgb: np.ndarray, samples: int, repeats: int) -> dict[
     size = model.config.working_size
     times = {}
     with torch.no_grad(), torch_threads(colorizer.threads):
-        times["L at full resolution"] = best_of(lambda: colorizer.lightness(rgb), repeats)
-        lightness = colorizer.lightness(rgb)
+        times["L at full resolution"] = best_of(lambda: colorizer._lightness(rgb), repeats)
+        lightness = colorizer._lightness(rgb)
         times["backbone + adapter"] = best_of(lambda: model.conditioning(lightness), repeats)
         cond = model.conditioning(lightness)
         times["decoder sampling (cached)"] = best_of(lambda: model.decoder.sample(

@@ -28,8 +28,15 @@ from PIL import Image
 
 from colorize import Colorizer
 from colorize.checkpoint import save_model
+from colorize.image_io import open_image
 from colorize.models.pixcolor import PixColor
 from webui.app import CONCURRENCY, QUEUE_SIZE, build_app, launch
+
+
+def image_size(path: str) -> tuple[int, int]:
+    """(width, height) of a result file, from its header."""
+    with open_image(path) as img:
+        return img.size
 
 
 def free_port() -> int:
@@ -89,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             def one_request(n: int) -> float:
                 start_line.wait()
                 start = time.perf_counter()
-                gallery, seed = clients[n].predict(handle_file(str(photo)), args.samples, 1.0, str(n),
+                gallery, seed, _ = clients[n].predict(handle_file(str(photo)), args.samples, 1.0, str(n),
                                                    "as drawn", "", api_name="/colorize")
                 latency = time.perf_counter() - start
-                sizes = {Image.open(item["image"]).size for item in gallery}
+                sizes = {image_size(item["image"]) for item in gallery}
                 if int(seed) != n or len(gallery) != args.samples or sizes != {(width, height)}:
                     raise AssertionError(f"request {n}: seed {seed}, {len(gallery)} images of sizes {sizes}")
                 return latency

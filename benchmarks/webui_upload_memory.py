@@ -9,8 +9,8 @@ Starts ``python -m webui`` in its own process, then drives Debian's chromium
 1. upload a 12000×12000 PNG (144 megapixels, a few hundred KB of smooth
    gray): the page must refuse it before decoding it;
 2. upload a photo just under the 50-megapixel cap (8660×5773, colour): the page
-   makes its gray preview;
-3. colorize that photo, 2 samples.
+   shows it and makes its hint view;
+3. colorize that photo, 2 samples (and the map of where they disagree).
 
 After each step it prints the server's resident memory now (``VmRSS``) and
 its peak so far (``VmHWM``), both from ``/proc``, so the memory handed back
@@ -99,14 +99,12 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page()
                 page.set_default_timeout(600_000)
                 page.goto(url)
-                # 1. The 144-megapixel upload: refused with one line.
+                # 1. The 144-megapixel upload: refused with one line, next to the button.
                 page.locator("#photo input[type=file]").set_input_files(huge)
-                toast = page.locator("[data-testid=toast-body]").first
-                toast.wait_for()
+                page.wait_for_function("() => document.querySelector('#status').innerText.includes('huge')")
                 rows.append((f"12000×12000 PNG ({huge.stat().st_size / 1e3:.0f} KB) uploaded",
-                             *memory_mb(server.pid), toast.inner_text().strip().splitlines()[-1][:90]))
-                page.locator("[data-testid=toast-close]").first.click()
-                # 2. A photo just under the cap: its gray preview.
+                             *memory_mb(server.pid), page.locator("#status").inner_text().strip()[:90]))
+                # 2. A photo just under the cap: shown, with its hint view.
                 page.locator("#photo input[type=file]").set_input_files(under)
                 start = time.perf_counter()
                 for _ in range(1200):
@@ -115,10 +113,11 @@ def main(argv: list[str] | None = None) -> int:
                     if src and "under_cap" in src and "gradio_api/file" in src:
                         break
                     page.wait_for_timeout(250)
-                page.wait_for_timeout(2000)  # the preview's round trip settles
-                rows.append(("8660×5773 (50 MP) photo: gray preview shown", *memory_mb(server.pid),
+                page.wait_for_timeout(2000)  # the hint view's round trip settles
+                rows.append(("8660×5773 (50 MP) photo: shown, hint view made", *memory_mb(server.pid),
                              f"{time.perf_counter() - start:.1f} s"))
                 # 3. Colorize it, 2 samples.
+                page.locator("#settings .label-wrap").first.click()
                 page.locator("#samples input[type=number]").fill("2")
                 page.locator("#samples input[type=number]").press("Enter")
                 page.locator("#seed textarea, #seed input").first.fill("1")

@@ -108,7 +108,9 @@ def batch(args: argparse.Namespace) -> int:
         options = BatchOptions(args.samples, args.temperature, args.seed, args.overwrite, args.select,
                                args.draws, hints, args.format, args.quality, args.guidance, args.top_p,
                                check_megapixels(args.max_megapixels),
-                               check_megapixels(args.max_sparse_megapixels))
+                               check_megapixels(args.max_sparse_megapixels), args.uncertainty_map)
+        if args.uncertainty_map and args.samples < 2:
+            raise BatchUsageError("--uncertainty-map compares the samples: it needs --samples 2 or more")
         check_folders(args.in_dir, args.out_dir)
         shard = (Shard.parse(args.shard) if args.shard else Shard()).within(launched_shard())
     except BatchUsageError as err:
@@ -219,6 +221,10 @@ def add_batch_parser(commands) -> None:
                               help="a file far smaller than the image it declares (under 1 byte per 2,000 "
                                    "pixels: damaged, or a decompression bomb) is read with a warning up to M "
                                    "megapixels and refused above (default: %(default)g)")
+    batch_parser.add_argument("--uncertainty-map", action="store_true",
+                              help="also write PHOTO_unsure.png: the photo in gray, pink where its samples "
+                                   "disagree (the colours the model is unsure of), the points where a colour "
+                                   "hint would settle the most ringed; the points go into PHOTO.json")
     batch_parser.add_argument("--overwrite", action="store_true",
                               help="colorize photos whose outputs already exist, replacing them")
     batch_parser.add_argument("--shard", default=None, metavar="I/N",

@@ -37,6 +37,37 @@ NUM_AB_BINS = 32
 # 8-bit RGB, the classes of the PixelRNN/PixelCNN baselines.
 NUM_RGB_CLASSES = 256
 
+# CIE Lab (D65) and sRGB, with kornia.color's constants. The conversions
+# below are kornia's; the full-resolution join computes the same formulas
+# in its own fused loops (colorize.fullres, colorize.merge_kernel), from
+# these constants, and is tested against kornia's results.
+D65_WHITE = (0.95047, 1.0, 1.08883)
+# CIE XYZ (D65) → linear sRGB.
+XYZ_TO_LINEAR_RGB = (
+    (3.2404813432005266, -1.5371515162713185, -0.4985363261688878),
+    (-0.9692549499965682, 1.8759900014898907, 0.0415559265582928),
+    (0.0556466391351772, -0.2040413383665112, 1.0573110696453443),
+)
+# Linear sRGB → Y, the middle row of the sRGB → XYZ matrix.
+RGB_TO_LUMINANCE = (0.212671, 0.715160, 0.072169)
+# The sRGB transfer curve: linear below the knee, a 2.4 power above it.
+SRGB_DECODE_KNEE = 0.04045  # encoded
+SRGB_ENCODE_KNEE = 0.0031308  # linear
+SRGB_LINEAR_SLOPE = 12.92
+SRGB_OFFSET = 0.055
+SRGB_SCALE = 1.055
+SRGB_GAMMA = 2.4
+# Lab's f(t): a cube root above LAB_EPSILON, linear below; f⁻¹ switches at LAB_F_KNEE = f(LAB_EPSILON).
+LAB_EPSILON = 0.008856
+LAB_F_KNEE = 0.2068966
+LAB_LINEAR_SLOPE = 7.787
+LAB_LINEAR_OFFSET = 4.0 / 29.0
+# L = 116 f(Y) − 16, a = 500 (f(X) − f(Y)), b = 200 (f(Y) − f(Z)).
+LAB_L_SCALE = 116.0
+LAB_L_OFFSET = 16.0
+LAB_A_SCALE = 500.0
+LAB_B_SCALE = 200.0
+
 
 def _check_image(x: torch.Tensor, name: str, channels: int) -> None:
     """Raise unless ``x`` is a floating tensor of shape (..., channels, H, W)."""

@@ -14,6 +14,8 @@ exactly the input's luminance, up to clipping at the sRGB gamut.
 
 from __future__ import annotations
 
+import importlib.util
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +29,19 @@ from colorize.device import has_fast_bf16, resolve_device
 from colorize.fullres import colorize_into, lightness_of, lightness_of_tensor, luminance_of
 from colorize.hints import Hint, user_hint_map
 from colorize.image_io import ImageInput, array_to_rgb, is_rgb8, load_array
-from colorize.merge_kernel import merge_into
 from colorize.models.pixcolor import LOWRES_SIZE, PixColor
 from colorize.nn.resize import resize
 from colorize.sampling import MAX_GUIDANCE, Generators
 from colorize.selection import bits_per_value, check_selection, select_maps
 from colorize.limits import check_samples, check_seed, check_temperature, check_threads
 from colorize.threads import torch_threads
+
+# The compiled join needs numba, the optional [fast] extra; without it the CPU
+# runs the tensor strips of colorize.fullres, the same pixels up to a float's last bit.
+if importlib.util.find_spec("numba") is not None:
+    from colorize.merge_kernel import merge_into
+else:
+    merge_into = None
 
 # The merge's L-only term (4 bytes a pixel) is kept for all of a photo's samples up to this size.
 LUMINANCE_CACHE_PIXELS = 16_000_000
@@ -76,6 +84,14 @@ class Colorization:
 class Colorizer:
     """A trained PixColor model, ready to colorize. Build it with :meth:`from_pretrained`.
 
+    What a user calls: :meth:`colorize` (and :meth:`iter_colorize`, one image
+    at a time), :meth:`colorize_scored` (and :meth:`iter_colorize_scored`,
+    each image with its likelihood) and :meth:`sampling_settings` (the
+    model's defaults). ``colorize batch`` works a step lower, to share one
+    decoder pass among photos and hold one full-size image at a time:
+    :meth:`draw_photos_chroma`, :meth:`hint_map` and :meth:`iter_merged`.
+    The underscored methods are this class's own.
+
     ``threads``: the CPU threads of the large operations (backbone, refinement,
     full-resolution merge); None leaves torch's setting (all cores). The
     sampler's loop always runs on one (:mod:`colorize.threads`).
@@ -114,7 +130,7 @@ class Colorizer:
         return cls(model, resolved, threads)
 
     @torch.no_grad()
-    def draw_chroma(
+    def _draw_chroma(
         self,
         lightness: torch.Tensor,
         num_samples: int = 4,
@@ -166,7 +182,7 @@ class Colorizer:
         """The chroma of several photos, in one decoder pass: L (1, 1, H_p, W_p) of each, of any
         sizes → per photo (ab (N, 2, S, S) at the working resolution, bits per value (N,)).
 
-        Each photo gets what :meth:`iter_samples` draws for it alone with its
+        Each photo gets what :meth:`_iter_samples` draws for it alone with its
         seed (``seeds``, None for fresh ones) and hint map (``hint_maps``, from
         :meth:`hint_map`), up to the last bits of the refinement's floats (tested):
         a batch of several photos spreads the sampler's cost per step, which
@@ -186,9 +202,9 @@ class Colorizer:
             # An empty map is exactly no hints (tested), so photos without hints keep their draws.
             empty = torch.zeros(1, 3, size, size, device=self.device)
             hints = torch.cat([empty if hint_map is None else hint_map for hint_map in hint_maps])
-        ab_work, _, bits = self.draw_chroma(l_work, num_samples, temperature,
-                                            [seeded_generator(seed) for seed in seeds], False, select,
-                                            draws, hints, guidance, top_p)
+        ab_work, _, bits = self._draw_chroma(l_work, num_samples, temperature,
+                                             [seeded_generator(seed) for seed in seeds], False, select,
+                                             draws, hints, guidance, top_p)
         return [(ab_work[p * num_samples:(p + 1) * num_samples], bits[p * num_samples:(p + 1) * num_samples])
                 for p in range(len(lightnesses))]
 
@@ -201,29 +217,16 @@ class Colorizer:
                              "`python -m pipelines.train_colorizer --hints` (the shipped model is)")
         return hint_map
 
-    @torch.no_grad()
-    def sample_chroma(
-        self,
-        lightness: torch.Tensor,
-        num_samples: int = 4,
-        temperature: float = 1.0,
-        generator: torch.Generator | None = None,
-        progress: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """L (1, 1, H, W) in [0, 100] → (ab (N, 2, S, S) at the working resolution, bins (N, 2, 28, 28))."""
-        ab_work, bins, _ = self.draw_chroma(lightness, num_samples, temperature, generator, progress)
-        return ab_work, bins
-
-    def iter_samples(self, lightness: torch.Tensor, num_samples: int = 4, temperature: float = 1.0,
-                     seed: int | None = None, out: np.ndarray | None = None, progress: bool = False,
-                     select: str = "drawn", draws: int | None = None,
-                     hints: torch.Tensor | None = None, guidance: float | None = None,
-                     top_p: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
+    def _iter_samples(self, lightness: torch.Tensor, num_samples: int = 4, temperature: float = 1.0,
+                      seed: int | None = None, out: np.ndarray | None = None, progress: bool = False,
+                      select: str = "drawn", draws: int | None = None,
+                      hints: torch.Tensor | None = None, guidance: float | None = None,
+                      top_p: float | None = None) -> Iterator[tuple[np.ndarray, float]]:
         """The colorizations of L (1, 1, H, W), one (uint8 (H, W, 3) image, bits per value) at a time.
         ``hints``: None or a hint map from :meth:`hint_map`. ``out``: see :meth:`iter_merged`.
         """
-        ab_work, _, bits = self.draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
-                                            progress, select, draws, hints, guidance, top_p)
+        ab_work, _, bits = self._draw_chroma(lightness, num_samples, temperature, seeded_generator(seed),
+                                             progress, select, draws, hints, guidance, top_p)
         yield from self.iter_merged(lightness, ab_work, bits, out)
 
     def iter_merged(self, lightness: torch.Tensor, ab_work: torch.Tensor, bits: torch.Tensor,
@@ -232,15 +235,16 @@ class Colorizer:
         colorizations, one (uint8 (H, W, 3) image, bits per value) at a time.
 
         4. Each is joined with the photo's own L at full resolution: by the
-        compiled loop of :mod:`colorize.merge_kernel` on the CPU, by strips of
-        tensors (:mod:`colorize.fullres`) on other devices. With ``out``
+        compiled loop of :mod:`colorize.merge_kernel` on the CPU (with numba,
+        the [fast] extra), by strips of tensors (:mod:`colorize.fullres`)
+        elsewhere. With ``out``
         (C-contiguous uint8 (H, W, 3), or (H, W, 4) whose alpha plane is
         kept), every sample is written into that one buffer: take (save) each
         before asking for the next. Without it, each is a new array.
         """
         height, width = lightness.shape[-2:]
         num_samples = ab_work.shape[0]
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" and merge_into is not None:
             # The compiled loop of colorize.merge_kernel, one band of rows per thread.
             threads, plane = self.threads or torch.get_num_threads(), lightness[0, 0].numpy()
 
@@ -260,7 +264,7 @@ class Colorizer:
             join(buffer, n)
             yield buffer, float(bits[n])
 
-    def lightness(self, image: ImageInput) -> torch.Tensor:
+    def _lightness(self, image: ImageInput) -> torch.Tensor:
         """The photo's L (1, 1, H, W) in [0, 100] on the colorizer's device: what it keeps of it.
 
         By bands of rows: kornia's Lab conversion of a whole 50-megapixel
@@ -284,14 +288,14 @@ class Colorizer:
         check_sampling_options(num_samples, temperature, seed)
         check_samples(check_selection(select, num_samples, draws), "draws")
         self.sampling_settings(guidance, top_p)
-        lightness = self.lightness(image)
+        lightness = self._lightness(image)
         hint_map = self.hint_map(hints, width=lightness.shape[-1], height=lightness.shape[-2])
         # Each image copies its pixels out of one buffer before the next sample is made: a new
         # buffer a sample would spend much of the merge's time on the memory's first touch.
         buffer = np.empty((*lightness.shape[-2:], 3), dtype=np.uint8)
-        samples = self.iter_samples(lightness, num_samples, temperature, seed, out=buffer, progress=progress,
-                                    select=select, draws=draws, hints=hint_map, guidance=guidance,
-                                    top_p=top_p)
+        samples = self._iter_samples(lightness, num_samples, temperature, seed, out=buffer, progress=progress,
+                                     select=select, draws=draws, hints=hint_map, guidance=guidance,
+                                     top_p=top_p)
         return (Colorization(Image.fromarray(pixels), bits) for pixels, bits in samples)
 
     def colorize_scored(self, image: ImageInput, num_samples: int = 4, temperature: float = 1.0,

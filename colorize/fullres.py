@@ -33,7 +33,10 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from colorize.color import rgb_from, rgb_to_gray
+from colorize.color import (D65_WHITE, LAB_A_SCALE, LAB_B_SCALE, LAB_EPSILON, LAB_F_KNEE, LAB_L_OFFSET, LAB_L_SCALE,
+                            LAB_LINEAR_OFFSET, LAB_LINEAR_SLOPE, RGB_TO_LUMINANCE, SRGB_DECODE_KNEE, SRGB_ENCODE_KNEE,
+                            SRGB_GAMMA, SRGB_LINEAR_SLOPE, SRGB_OFFSET, SRGB_SCALE, XYZ_TO_LINEAR_RGB, rgb_from,
+                            rgb_to_gray)
 from colorize.nn.resize import resize
 
 # About a million pixels a strip: the float temporaries of one strip (a few
@@ -44,15 +47,6 @@ STRIP_PIXELS = 1 << 20
 # of 2**16, 2**18 and 2**20 pixels take 0.121, 0.111 and 0.103 s (0.169 s before
 # the merge was fused), so the smaller memory costs little.
 MERGE_PIXELS = 1 << 18
-# CIE XYZ (D65) → linear sRGB, and the D65 white, as kornia.color has them.
-XYZ_TO_LINEAR_RGB = (
-    (3.2404813432005266, -1.5371515162713185, -0.4985363261688878),
-    (-0.9692549499965682, 1.8759900014898907, 0.0415559265582928),
-    (0.0556466391351772, -0.2040413383665112, 1.0573110696453443),
-)
-D65_WHITE = (0.95047, 1.0, 1.08883)
-# Linear sRGB → Y, the middle row of kornia.color's sRGB → XYZ matrix.
-RGB_TO_LUMINANCE = (0.212671, 0.715160, 0.072169)
 
 
 @functools.cache
@@ -64,7 +58,8 @@ def luminance_of_levels() -> torch.Tensor:
     of three lookups.
     """
     levels = torch.arange(256, dtype=torch.float32) / 255
-    linear = torch.where(levels > 0.04045, ((levels + 0.055) / 1.055).pow(2.4), levels / 12.92)
+    linear = torch.where(levels > SRGB_DECODE_KNEE, ((levels + SRGB_OFFSET) / SRGB_SCALE).pow(SRGB_GAMMA),
+                         levels / SRGB_LINEAR_SLOPE)
     return torch.tensor(RGB_TO_LUMINANCE)[:, None] * linear
 
 
@@ -80,10 +75,9 @@ def lightness_of_levels(rgb: torch.Tensor) -> torch.Tensor:
     flat = rgb.reshape(-1, 3).to(torch.int32)
     luminance = shares[0].index_select(0, flat[:, 0])
     luminance.add_(shares[1].index_select(0, flat[:, 1])).add_(shares[2].index_select(0, flat[:, 2]))
-    threshold = 0.008856
-    f = torch.where(luminance > threshold, luminance.clamp(min=threshold).pow(1 / 3.0),
-                    7.787 * luminance + 4.0 / 29.0)
-    return f.mul_(116.0).sub_(16.0).view(rgb.shape[:2])
+    f = torch.where(luminance > LAB_EPSILON, luminance.clamp(min=LAB_EPSILON).pow(1 / 3.0),
+                    LAB_LINEAR_SLOPE * luminance + LAB_LINEAR_OFFSET)
+    return f.mul_(LAB_L_SCALE).sub_(LAB_L_OFFSET).view(rgb.shape[:2])
 
 
 def lightness_of(rgb: np.ndarray, device: torch.device, strip_pixels: int = STRIP_PIXELS) -> torch.Tensor:
@@ -117,7 +111,7 @@ def lightness_of_tensor(rgb: torch.Tensor, device: torch.device,
 
 def inverse_lab_f(t: torch.Tensor) -> torch.Tensor:
     """CIE Lab's f⁻¹: f(x/white) → x/white (cube above the knee, linear below), as kornia has it."""
-    return torch.where(t > 0.2068966, t.pow(3.0), (t - 4.0 / 29.0) / 7.787)
+    return torch.where(t > LAB_F_KNEE, t.pow(3.0), (t - LAB_LINEAR_OFFSET) / LAB_LINEAR_SLOPE)
 
 
 def luminance_of(lightness: torch.Tensor) -> torch.Tensor:
@@ -126,7 +120,7 @@ def luminance_of(lightness: torch.Tensor) -> torch.Tensor:
     One photo's samples all share it, so :func:`colorize_into` takes it
     computed once (4 bytes a pixel, like L).
     """
-    return inverse_lab_f((lightness + 16.0) / 116.0)
+    return inverse_lab_f((lightness + LAB_L_OFFSET) / LAB_L_SCALE)
 
 
 # The 8-bit sRGB encoding as a table of thresholds (:func:`srgb_level_table`):
@@ -147,7 +141,8 @@ def srgb_level_table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     the float rounding of the formula itself right at a threshold.
     """
     encoded = (np.arange(1, 256, dtype=np.float64) - 0.5) / 255
-    starts = np.where(encoded > 12.92 * 0.0031308, ((encoded + 0.055) / 1.055) ** 2.4, encoded / 12.92)
+    starts = np.where(encoded > SRGB_LINEAR_SLOPE * SRGB_ENCODE_KNEE,
+                      ((encoded + SRGB_OFFSET) / SRGB_SCALE) ** SRGB_GAMMA, encoded / SRGB_LINEAR_SLOPE)
     edges = np.arange(SRGB_BUCKETS + 1, dtype=np.float64) / SRGB_BUCKETS
     base = np.searchsorted(starts, edges, side="right")  # levels begun by each bucket's start
     following = np.append(starts, np.inf)[base]
@@ -181,9 +176,9 @@ def merge_strip(lightness: torch.Tensor, luminance: torch.Tensor, ab: torch.Tens
     channels-last pixels: ``out``, uint8 (H, w, C ≥ 3) on L's device (a view
     of the output image), or a new (H, w, 3).
     """
-    fy = (lightness + 16.0) / 116.0
-    x = inverse_lab_f(ab[0] / 500.0 + fy).mul_(D65_WHITE[0])
-    z = inverse_lab_f((fy - ab[1] / 200.0).clamp_(min=0.0)).mul_(D65_WHITE[2])
+    fy = (lightness + LAB_L_OFFSET) / LAB_L_SCALE
+    x = inverse_lab_f(ab[0] / LAB_A_SCALE + fy).mul_(D65_WHITE[0])
+    z = inverse_lab_f((fy - ab[1] / LAB_B_SCALE).clamp_(min=0.0)).mul_(D65_WHITE[2])
     y = luminance * D65_WHITE[1]
     if out is None:
         out = torch.empty(*lightness.shape, 3, dtype=torch.uint8, device=lightness.device)

@@ -289,6 +289,21 @@ def parse_json(text: str) -> object:
     return json.loads(text)
 
 
+def parse_hints_text(text: str | None, where: str = "the hints") -> list[Hint]:
+    """Hints typed as JSON, ``[[x, y, "#rrggbb"], ...]`` → [(x, y, colour)]; blank is none.
+    The same size, depth and count limits as a hints file; errors name ``where``."""
+    text = "" if text is None else str(text).strip()
+    if not text:
+        return []
+    if len(text.encode("utf-8", "replace")) > MAX_HINTS_FILE_BYTES:
+        raise ValueError(f"{where} are longer than {MAX_HINTS_FILE_BYTES // 2**20} MiB")
+    try:
+        points = parse_json(text)
+    except json.JSONDecodeError:
+        raise ValueError(f'{where} must be JSON: [[x, y, "#rrggbb"], ...]') from None
+    return parse_hint_list(points, where)
+
+
 def parse_hint_list(points: object, where: str = "hints") -> list[Hint]:
     """Decoded JSON ``[[x, y, "#rrggbb" or [r, g, b]], ...]`` → [(x, y, colour)]; the shape and
     colours are checked (the bounds need the photo: :func:`check_hints`); errors name ``where``."""

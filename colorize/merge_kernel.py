@@ -29,15 +29,21 @@ import numba
 import numpy as np
 import torch
 
-from colorize.fullres import D65_WHITE, SRGB_BUCKETS, XYZ_TO_LINEAR_RGB, srgb_level_table
+from colorize.color import (D65_WHITE, LAB_A_SCALE, LAB_B_SCALE, LAB_F_KNEE, LAB_L_OFFSET, LAB_L_SCALE,
+                            LAB_LINEAR_OFFSET, LAB_LINEAR_SLOPE, XYZ_TO_LINEAR_RGB)
+from colorize.fullres import SRGB_BUCKETS, srgb_level_table
 from colorize.nn.resize import resize
 
 # Below this many pixels one thread does the whole photo: starting others costs more than they save.
 PARALLEL_PIXELS = 1 << 18
-# CIE Lab's f⁻¹ (kornia's constants): cube above the knee, linear below it.
-KNEE = np.float32(0.2068966)
-LINEAR_OFFSET = np.float32(4.0 / 29.0)
-LINEAR_SCALE = np.float32(1.0 / 7.787)
+# CIE Lab's f⁻¹ (colorize.color's constants, as float32): cube above the knee, linear below it.
+KNEE = np.float32(LAB_F_KNEE)
+LINEAR_OFFSET = np.float32(LAB_LINEAR_OFFSET)
+LINEAR_SCALE = np.float32(1.0 / LAB_LINEAR_SLOPE)
+L_OFFSET = np.float32(LAB_L_OFFSET)
+INV_L_SCALE = np.float32(1.0 / LAB_L_SCALE)
+INV_A_SCALE = np.float32(1.0 / LAB_A_SCALE)
+INV_B_SCALE = np.float32(1.0 / LAB_B_SCALE)
 
 
 @numba.njit(inline="always")
@@ -78,10 +84,10 @@ def merge_rows(lightness, rows, top, weight, base, following, matrix, white, out
         for j in range(width):
             a = a0[j] + w * (a1[j] - a0[j])
             b = b0[j] + w * (b1[j] - b0[j])
-            fy = (l_row[j] + np.float32(16.0)) * np.float32(1.0 / 116.0)
-            x = inverse_lab_f(a * np.float32(1.0 / 500.0) + fy) * white[0]
+            fy = (l_row[j] + L_OFFSET) * INV_L_SCALE
+            x = inverse_lab_f(a * INV_A_SCALE + fy) * white[0]
             y = inverse_lab_f(fy) * white[1]
-            z = inverse_lab_f(max(fy - b * np.float32(1.0 / 200.0), np.float32(0.0))) * white[2]
+            z = inverse_lab_f(max(fy - b * INV_B_SCALE, np.float32(0.0))) * white[2]
             for c in range(3):
                 v = matrix[c, 0] * x + matrix[c, 1] * y + matrix[c, 2] * z
                 linear[c, j] = min(max(v, np.float32(0.0)), np.float32(1.0))

@@ -19,9 +19,10 @@ import pytest
 import torch
 from PIL import Image
 
-from colorize import Colorizer, batch, cli
+from colorize import Colorizer, cli
+from colorize.batch import write as batch_write
 from colorize.limits import MAX_SAMPLES
-from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_png_atomically
+from colorize.batch import BatchOptions, BatchUsageError, colorize_folder, write_image_atomically
 from colorize.fullres import colorize_into, full_resolution, lightness_of
 from colorize.nn.resize import resize
 from colorize.photo_lock import lock_path, photo_lock
@@ -349,7 +350,7 @@ def test_a_failed_write_leaves_no_temporary_file_and_the_old_output(tmp_path):
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        write_png_atomically(Exploding(), target)
+        write_image_atomically(Exploding(), target)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["x_0.png"]
 
 
@@ -448,7 +449,7 @@ def never_colorize(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a photo was colorized although OUT_DIR cannot take its outputs")
 
-    monkeypatch.setattr(Colorizer, "draw_chroma", refuse)
+    monkeypatch.setattr(Colorizer, "_draw_chroma", refuse)
 
 
 def test_an_out_dir_that_cannot_be_written_is_refused_before_any_work(small_folder, checkpoint, capsys,
@@ -460,7 +461,7 @@ def test_an_out_dir_that_cannot_be_written_is_refused_before_any_work(small_fold
         def read_only(*args, **kwargs):
             raise PermissionError(errno.EROFS, os.strerror(errno.EROFS))
 
-        monkeypatch.setattr(batch.tempfile, "mkstemp", read_only)
+        monkeypatch.setattr(batch_write.tempfile, "mkstemp", read_only)
     else:
         out_dir.chmod(0o555)
     code, _, err = run_cli([in_dir, out_dir, "--checkpoint", checkpoint, "--device", "cpu"], capsys)
@@ -476,7 +477,7 @@ def test_a_full_out_dir_is_refused_before_any_work(small_folder, checkpoint, cap
         stats = real(path)
         return os.statvfs_result((stats.f_bsize, 4096, stats.f_blocks, 10, 10, *stats[5:]))
 
-    monkeypatch.setattr(batch.os, "statvfs", nearly_full)
+    monkeypatch.setattr(batch_write.os, "statvfs", nearly_full)
     code, _, err = run_cli([in_dir, out_dir, "--checkpoint", checkpoint, "--device", "cpu"], capsys)
     assert code == 2 and f"OUT_DIR {out_dir} is full" in err
 
@@ -490,7 +491,7 @@ def test_a_disk_that_fills_up_names_the_output_and_stops_the_run(tmp_path, check
     def no_space(image, path, **save_options):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(batch, "write_png_atomically", no_space)
+    monkeypatch.setattr(batch_write, "write_image_atomically", no_space)
     out_dir = tmp_path / "out"
     code, out, err = run_cli([in_dir, out_dir, "--samples", 1, "--checkpoint", checkpoint, "--device", "cpu"],
                              capsys)

@@ -78,7 +78,7 @@ def test_the_samples_are_drawn_as_one_batch(reference):
 def test_output_keeps_the_input_lightness(colorizer, photo):
     """Where the colour is in the sRGB gamut, the output's L is the input's, up to 8-bit rounding."""
     lightness = rgb_to_lab(load_image(photo))[:1][None]  # (1, 1, H, W)
-    ab_work, _ = colorizer.sample_chroma(lightness, NUM_SAMPLES, generator=torch.Generator().manual_seed(0))
+    ab_work, _, _ = colorizer._draw_chroma(lightness, NUM_SAMPLES, generator=torch.Generator().manual_seed(0))
     rgb, ab = full_resolution(lightness, ab_work)
     unclipped = lab_to_rgb(torch.cat([lightness.expand(NUM_SAMPLES, -1, -1, -1), ab], dim=1), clip=False)
     in_gamut = ((unclipped >= 0) & (unclipped <= 1)).all(dim=1)  # (N, H, W)

@@ -64,8 +64,11 @@ def test_load_rgb_modes_and_cache_downscale(tmp_path):
 def test_load_rgb_applies_exif_orientation(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display"
-    Image.fromarray(_noise(20, 30, 3, 6)).save(tmp_path / "rot.jpg", exif=exif)
-    assert load_rgb(tmp_path / "rot.jpg").size == (20, 30)
+    stored = _noise(20, 30, 3, 6)  # (H, W, 3): 20 rows of 30, every pixel different
+    Image.fromarray(stored).save(tmp_path / "rot.png", exif=exif)  # PNG: lossless, so pixels compare exactly
+    shown = np.asarray(load_rgb(tmp_path / "rot.png"))
+    assert shown.shape == (30, 20, 3)
+    assert np.array_equal(shown, np.rot90(stored, k=-1))  # turned clockwise, not mirrored or anticlockwise
 
 
 def test_rgb_items(folder):

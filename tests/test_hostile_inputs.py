@@ -145,7 +145,7 @@ def test_the_page_decodes_under_the_same_bound(tmp_path, monkeypatch):
     slow_png_load(monkeypatch)
     monkeypatch.setattr(image_io, "DECODE_SECONDS", 0.5)
     with pytest.raises(DecodeTimeout):
-        webui_app.gray_version(str(write_photo(tmp_path / "slow.png")))
+        webui_app.photo_view(str(write_photo(tmp_path / "slow.png")))  # the hint view decodes the upload
 
 
 # 4, 5, 7, 14. One table of limits, the same in the API and the CLI.
@@ -335,9 +335,9 @@ def test_the_pages_hint_box_refuses_deep_nesting_and_floods_in_one_line():
     import gradio as gr
 
     with pytest.raises(gr.Error, match="nested more than"):
-        webui_app.parse_hints_text("[" * 100_000)
+        webui_app.parse_hints("[" * 100_000)
     with pytest.raises(gr.Error, match=f"at most {limits.MAX_HINTS} per photo"):
-        webui_app.parse_hints_text(json.dumps([[1, 1, "#ff0000"]] * 50_000))
+        webui_app.parse_hints(json.dumps([[1, 1, "#ff0000"]] * 50_000))
 
 
 # 6. The page's private folder goes on SIGTERM and SIGHUP, as on Ctrl-C.

@@ -98,3 +98,29 @@ def test_with_nowhere_to_cache_the_loop_is_compiled_each_run(monkeypatch):
 
     monkeypatch.setattr(merge_kernel.numba, "njit", njit)
     assert merge_kernel.compiled(lambda x: x + 1)(1) == 2
+
+
+def test_without_numba_the_colorizer_gives_the_same_pixels(checkpoint, monkeypatch):
+    """numba is the optional [fast] extra: without it the CPU joins by the tensor strips, the same
+    pixels up to a float's last bit (a level, in a few pixels in a million)."""
+    import colorize.colorizer
+    from colorize import Colorizer
+
+    rgb = np.random.default_rng(2).integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
+    compiled = [np.asarray(image) for image in colorizer.colorize(rgb, num_samples=2, seed=4)]
+    monkeypatch.setattr(colorize.colorizer, "merge_into", None)
+    tensor = [np.asarray(image) for image in colorizer.colorize(rgb, num_samples=2, seed=4)]
+    for a, b in zip(compiled, tensor):
+        difference = np.abs(a.astype(int) - b)
+        assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
+
+
+def test_the_library_imports_without_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numba'] = None\n"  # as if it were not installed
+            "import colorize.colorizer as c; assert c.merge_into is None; print('ok')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from colorize import Colorizer, batch
+from colorize.batch import groups
 from colorize.fullres import lightness_of
 from colorize.models.gated_pixelcnn_cache import CachedGatedSampler
 from colorize.models.pixcolor import PixColor
@@ -40,7 +41,7 @@ def photos():
 
 
 def alone(colorizer, lightness, seed, hint_map=None, select="drawn", draws=None, num_samples=3):
-    merged = list(colorizer.iter_samples(lightness, num_samples, seed=seed, hints=hint_map, select=select,
+    merged = list(colorizer._iter_samples(lightness, num_samples, seed=seed, hints=hint_map, select=select,
                                          draws=draws))
     return np.stack([pixels.copy() for pixels, _ in merged]), [bits for _, bits in merged]
 
@@ -114,12 +115,12 @@ def sampler_batches(monkeypatch) -> list[int]:
     return sizes
 
 
-@pytest.mark.parametrize("group_pixels, batches", [(batch.GROUP_PIXELS, [6]), (1, [2, 2, 2])])
+@pytest.mark.parametrize("group_pixels, batches", [(groups.GROUP_PIXELS, [6]), (1, [2, 2, 2])])
 def test_a_batch_draws_its_photos_in_groups(folder, checkpoint, monkeypatch, tmp_path, group_pixels, batches):
     """Three photos at two samples share one decoder pass, unless the pixel bound closes each
     group at one photo; either way each photo's outputs are the API's with the same seed."""
     colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
-    monkeypatch.setattr(batch, "GROUP_PIXELS", group_pixels)
+    monkeypatch.setattr(groups, "GROUP_PIXELS", group_pixels)
     sizes = sampler_batches(monkeypatch)
     result = batch.colorize_folder(colorizer, folder, tmp_path / "out", batch.BatchOptions(num_samples=2, seed=3),
                                    log=io.StringIO())
@@ -132,15 +133,15 @@ def test_a_batch_draws_its_photos_in_groups(folder, checkpoint, monkeypatch, tmp
 
 
 def test_a_group_takes_at_most_its_draws():
-    assert batch.group_photos(batch.BatchOptions(num_samples=4)) == batch.GROUP_DRAWS // 4
-    assert batch.group_photos(batch.BatchOptions(num_samples=1)) == batch.GROUP_MAX_PHOTOS
-    assert batch.group_photos(batch.BatchOptions(num_samples=200)) == 1
-    assert batch.group_photos(batch.BatchOptions(num_samples=2, select="likely", draws=8)) == batch.GROUP_DRAWS // 8
+    assert groups.group_photos(batch.BatchOptions(num_samples=4)) == groups.GROUP_DRAWS // 4
+    assert groups.group_photos(batch.BatchOptions(num_samples=1)) == groups.GROUP_MAX_PHOTOS
+    assert groups.group_photos(batch.BatchOptions(num_samples=200)) == 1
+    assert groups.group_photos(batch.BatchOptions(num_samples=2, select="likely", draws=8)) == groups.GROUP_DRAWS // 8
 
 
 def test_ctrl_c_while_a_group_is_read_leaves_no_lock_files(folder, checkpoint, monkeypatch, tmp_path):
     colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
-    real_open = batch.open_photo
+    real_open = groups.open_photo
     opened = []
 
     def interrupted_open(colorizer, job, options):
@@ -149,7 +150,7 @@ def test_ctrl_c_while_a_group_is_read_leaves_no_lock_files(folder, checkpoint, m
         opened.append(job)
         return real_open(colorizer, job, options)
 
-    monkeypatch.setattr(batch, "open_photo", interrupted_open)
+    monkeypatch.setattr(groups, "open_photo", interrupted_open)
     out_dir = tmp_path / "out"
     result = batch.colorize_folder(colorizer, folder, out_dir, batch.BatchOptions(num_samples=2, seed=3),
                                    log=io.StringIO())

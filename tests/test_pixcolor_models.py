@@ -1,7 +1,6 @@
 """The colorizer's networks: pretrained conditioning, causal conditional decoder, refinement."""
 
 import dataclasses
-import json
 
 import pytest
 import skimage.data

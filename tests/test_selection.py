@@ -76,7 +76,7 @@ def test_with_context_noise_the_score_is_the_likelihood_of_the_context_as_read(m
 
 def test_each_colorization_carries_the_bits_per_dim_of_its_bins(colorizer, photo):
     lightness = lightness_of_tensor(load_image(photo), torch.device("cpu"))
-    _, bins, bits = colorizer.draw_chroma(lightness, 3, generator=seeded_generator(4))
+    _, bins, bits = colorizer._draw_chroma(lightness, 3, generator=seeded_generator(4))
     with torch.no_grad():
         cond = colorizer.model.conditioning(lightness).repeat_interleave(3, 0)
         nats = torch.nn.functional.cross_entropy(colorizer.model.decoder.logits(bins, cond), bins,

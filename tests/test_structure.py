@@ -91,3 +91,42 @@ def test_nothing_cites_a_file_outside_the_repository(pattern):
              if p.suffix in (".py", ".md", ".toml", ".txt")]
     texts += [ROOT / "README.md", ROOT / "pyproject.toml"]
     assert not [str(p.relative_to(ROOT)) for p in texts if p.is_file() and pattern in p.read_text()]
+
+
+# What the web page may use of the library: the public API (the names `colorize` exports),
+# the photo reader and the table of limits. Everything else is the library's own business.
+WEB_PAGE_MAY_IMPORT = {"colorize", "colorize.image_io", "colorize.limits"}
+
+
+def test_the_web_page_uses_only_the_public_api_and_the_photo_reader():
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.split(".")[0] == "webui":
+            used = {t for t in targets if t.split(".")[0] == "colorize"}
+            assert used <= WEB_PAGE_MAY_IMPORT, (module, sorted(used - WEB_PAGE_MAY_IMPORT))
+
+
+def test_the_public_api_names_resolve():
+    import colorize
+
+    for name in colorize.PUBLIC:
+        assert getattr(colorize, name) is not None, name
+
+
+def test_one_module_of_the_code_opens_image_files():
+    """Every photo file is opened by colorize.image_io (its format list, size and time bounds);
+    decoding an in-memory buffer (old_print's JPEG round trip) is not opening a file."""
+    openers = []
+    for package in (*PACKAGES, "data"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr == "open" and getattr(node.func.value, "id", None) == "Image" \
+                        and not (node.args and getattr(node.args[0], "id", None) == "buffer"):
+                    openers.append(str(path.relative_to(ROOT)))
+    assert sorted(set(openers)) == ["colorize/image_io.py"]
+
+
+def test_batch_modules_each_have_one_job_and_stay_small():
+    for path in (ROOT / "colorize" / "batch").glob("*.py"):
+        assert len(path.read_text().splitlines()) < 300, path.name

@@ -28,7 +28,7 @@ from colorize import Colorizer
 from colorize.checkpoint import save_model
 from colorize.models.pixcolor import PixColor
 from webui import app as webui_app
-from webui.app import MAX_MEGAPIXELS, build_app, gray_version, launch, main
+from webui.app import MAX_MEGAPIXELS, build_app, launch, main
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -55,17 +55,24 @@ def examples_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, examples_dir):
-    """The app on a free loopback port: a tiny untrained model (or, for the screenshot, a given one)."""
-    checkpoint = os.environ.get("COLORIZE_SCREENSHOT_CHECKPOINT") if SCREENSHOT else None
-    if checkpoint is None:
-        torch.manual_seed(0)
-        checkpoint = tmp_path_factory.mktemp("tiny_colorizer")
-        model = PixColor.from_preset("tiny", hints=True)
-        with torch.no_grad():  # as if trained: the hints reach the output
-            model.refinement.stem_hints.weight.normal_(0, 1.0)
-            model.refinement.out.weight.normal_(0, 0.05)
-        save_model(checkpoint, model)
+def checkpoint(tmp_path_factory) -> Path:
+    """A tiny untrained model (or, for the screenshot, a given one)."""
+    given = os.environ.get("COLORIZE_SCREENSHOT_CHECKPOINT") if SCREENSHOT else None
+    if given is not None:
+        return Path(given)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_colorizer")
+    model = PixColor.from_preset("tiny", hints=True)
+    with torch.no_grad():  # as if trained: the hints reach the output
+        model.refinement.stem_hints.weight.normal_(0, 1.0)
+        model.refinement.out.weight.normal_(0, 0.05)
+    save_model(folder, model)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(checkpoint, examples_dir):
+    """The app on a free loopback port."""
     colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
     app = launch(build_app(colorizer, examples_dir=examples_dir), port=free_port(), block=False, quiet=True)
     yield app.local_url.rstrip("/")
@@ -121,64 +128,136 @@ def fetch(page, url: str) -> Image.Image:
     return Image.open(io.BytesIO(response.body()))
 
 
-def wait_for_gray_photo(page) -> Image.Image:
-    """The photo box's image, once the page has replaced the upload by its gray."""
+def wait_for_photo(page) -> Image.Image:
+    """The photo box's image, once the page shows the upload."""
     for _ in range(100):
         src = page.locator("#photo img").first.get_attribute("src")
         if src:
-            image = fetch(page, src)
-            rgb = pixels(image)
-            if (rgb == rgb[..., :1]).all():
-                return image
+            return fetch(page, src)
         page.wait_for_timeout(100)
-    raise AssertionError("the photo box never showed the gray of the upload")
+    raise AssertionError("the photo box never showed the upload")
 
 
-def test_browser_upload_colorize_download(page, photo, tmp_path):
+def open_panel(page, elem_id: str) -> None:
+    """Open one of the page's collapsed panels (a Gradio Accordion) by its header."""
+    panel = page.locator(f"#{elem_id}")
+    if not panel.locator(".open").count():
+        panel.locator("button, .label-wrap").first.click()
+
+
+def inside_first_screen(page, selector: str) -> bool:
+    """Whether the element's box lies inside the viewport as the page opens, unscrolled."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] \
+        and box["x"] + box["width"] <= size["width"]
+
+
+def colorize_and_wait(page, count: int):
+    thumbnails = page.locator("#results .thumbnail-item img")
+    page.locator("#colorize").click()
+    thumbnails.nth(count - 1).wait_for()
+    page.wait_for_function("() => !document.querySelector('#details').innerText.includes('…')")
+    return thumbnails
+
+
+def test_browser_upload_colorize_compare_download(page, photo, tmp_path):
     size = Image.open(photo).size
-    # 1. Upload a colour photo: the page shows its gray, at its own size.
+    # 1. At 1280×800 the photo, the button and the results are on the first screen.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert inside_first_screen(page, "#colorize") and inside_first_screen(page, "#photo")
+    # 2. Upload a colour photo: the page shows it as uploaded, at its own size.
     page.locator("#photo input[type=file]").set_input_files(photo)
-    assert wait_for_gray_photo(page).size == size
-    # 2. Three samples, seed 7, then colorize.
+    assert wait_for_photo(page).size == size
+    assert inside_first_screen(page, "#colorize")
+    # 3. Three samples, seed 7 (under Settings), then colorize.
+    open_panel(page, "settings")
     page.locator("#samples input[type=number]").fill("3")
     page.locator("#samples input[type=number]").press("Enter")
-    seed_used = page.locator("#seed-used textarea, #seed-used input").first
-    assert seed_used.input_value() == ""  # no seed before the first run (a number box showed 0)
     page.locator("#seed textarea, #seed input").first.fill("7")
-    page.locator("#colorize").click()
-    thumbnails = page.locator("#results .thumbnail-item img")
-    thumbnails.nth(2).wait_for()
+    thumbnails = colorize_and_wait(page, 3)
     assert thumbnails.count() == 3
-    assert seed_used.input_value() == "7"
-    # A typo in the seed is marked on the seed box; the gallery keeps its images.
+    assert inside_first_screen(page, "#results")
+    captions = page.locator("#results .caption-label")
+    assert [captions.nth(n).inner_text() for n in range(3)] == ["1 of 3", "2 of 3", "3 of 3"]
+    details = page.locator("#details")
+    page.wait_for_function("() => document.querySelector('#details').innerText.includes('Seed 7')")
+    assert "bits per value" in details.inner_text()
+    page.wait_for_timeout(300)  # the thumbnails' fade-in, for the screenshot
+    screenshot = REPO / "docs" / "webui.png" if SCREENSHOT else tmp_path / "webui.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=screenshot, full_page=False)
+    # A typo in the seed is said once, next to the button; the gallery keeps its images.
     shown = [thumbnails.nth(n).get_attribute("src") for n in range(3)]
     page.locator("#seed textarea, #seed input").first.fill("7x")
     page.locator("#colorize").click()
-    page.get_by_text("the seed must be a whole number, got '7x'").first.wait_for()
+    status = page.locator("#status")
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('7x')")
+    assert status.inner_text().count("the seed must be a whole number, got '7x'") == 1
+    assert page.locator("[data-testid=toast-body]").count() == 0
+    button, message = page.locator("#colorize").bounding_box(), status.bounding_box()
+    assert abs(message["y"] - (button["y"] + button["height"])) < 120  # right under the button
     assert [thumbnails.nth(n).get_attribute("src") for n in range(3)] == shown
-    assert seed_used.input_value() == "7"
     page.locator("#seed textarea, #seed input").first.fill("7")
-    # 3. Every gallery item is the full-resolution PNG, coloured.
+    # 4. Every gallery item is the full-resolution PNG, coloured.
     for n in range(3):
         image = fetch(page, thumbnails.nth(n).get_attribute("src"))
         assert image.format == "PNG" and image.size == size
         rgb = pixels(image)
         assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() > 1.0
-    page.wait_for_timeout(300)  # the thumbnails' fade-in, for the screenshot
-    screenshot = REPO / "docs" / "webui.png" if SCREENSHOT else tmp_path / "webui.png"
-    screenshot.parent.mkdir(exist_ok=True)
-    page.screenshot(path=screenshot, full_page=True)
-    # 4. The download button gives the full-size file, named after the photo and seed.
-    page.locator("#results .thumbnail-item").first.click()
+    # 5. The slider compares the selected result with the photo as uploaded.
+    page.locator("#results .thumbnail-item").nth(1).click()
+    page.wait_for_timeout(500)
+    slider_images = page.locator("#compare img")
+    slider_images.nth(1).wait_for()
+    sources = [fetch(page, slider_images.nth(n).get_attribute("src")) for n in range(2)]
+    assert np.array_equal(pixels(sources[0]), pixels(Image.open(photo)))
+    assert np.array_equal(pixels(sources[1]), pixels(fetch(page, shown[1])))
+    # 6. Downloads are named as `colorize batch` names its outputs; the zip after the photo.
     with page.expect_download() as download:
         page.locator("#results button[aria-label=Download]").first.click()
-    assert download.value.suggested_filename == "photo_seed7_1.png"
+    assert download.value.suggested_filename == "photo_1.png"
     assert Image.open(download.value.path()).size == size
+    with page.expect_download() as download:
+        page.locator("#download-all").click()
+    assert download.value.suggested_filename == "photo.zip"
+    import zipfile
+
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.namelist() == ["photo_0.png", "photo_1.png", "photo_2.png"]
+    # 7. A new upload clears the old results, their seed and the hints.
+    page.locator("#photo button[aria-label='Remove Image']").click()
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    page.wait_for_function("() => document.querySelectorAll('#results .thumbnail-item').length === 0")
+    page.wait_for_function("() => !document.querySelector('#details').innerText.includes('Seed')")
+    page.wait_for_function("() => !document.querySelector('#compare img')")
+    assert not page.locator("#download-all").is_visible()
+
+
+def test_browser_phone_layout_puts_the_button_under_the_photo(browser, server, photo, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(server)
+        page.locator("#photo input[type=file]").set_input_files(photo)
+        wait_for_photo(page)
+        assert inside_first_screen(page, "#colorize")
+        photo_box, button = page.locator("#photo").bounding_box(), page.locator("#colorize").bounding_box()
+        assert button["y"] > photo_box["y"] + photo_box["height"] - 1  # under the photo
+        colorize_and_wait(page, 4)
+        results = page.locator("#results").bounding_box()
+        assert results["y"] - (button["y"] + button["height"]) < 250  # the results right under the button
+        screenshot = REPO / "docs" / "webui_phone.png" if SCREENSHOT else tmp_path / "webui_phone.png"
+        page.screenshot(path=screenshot, full_page=False)
+    finally:
+        context.close()
 
 
 def test_browser_hints_are_placed_by_clicks_and_removed(page, photo):
     page.locator("#photo input[type=file]").set_input_files(photo)
-    wait_for_gray_photo(page)
+    wait_for_photo(page)
+    open_panel(page, "hints-panel")
     view = page.locator("#hint-view img").first
     view.wait_for()
     hints = page.locator("#hints textarea").first
@@ -199,21 +278,42 @@ def test_browser_hints_are_placed_by_clicks_and_removed(page, photo):
     page.wait_for_function("() => document.querySelector('#hints textarea').value === ''")
 
 
+def test_browser_uncertainty_map_and_its_suggestions(page, photo):
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    wait_for_photo(page)
+    colorize_and_wait(page, 4)
+    open_panel(page, "unsure-panel")
+    overlay = page.locator("#unsure img").first
+    overlay.wait_for()
+    rgb = pixels(fetch(page, overlay.get_attribute("src")))
+    assert rgb.shape[:2] == (HEIGHT, WIDTH)  # the photo's aspect; at most the map's side
+    assert (np.abs(rgb[..., 0] - rgb[..., 1]) > 20).any()  # the disagreement is drawn in colour
+    # One click takes the suggested points into the hints, coloured as the selected result.
+    page.locator("#add-suggested").click()
+    page.locator("#hints textarea").first.wait_for()  # the hints panel opens to show them
+    page.wait_for_function("() => document.querySelector('#hints textarea').value.length > 0")
+    points = json.loads(page.locator("#hints textarea").first.input_value())
+    assert 1 <= len(points) <= 4
+    first = fetch(page, page.locator("#results .thumbnail-item img").first.get_attribute("src"))
+    for x, y, colour in points:
+        assert colour == "#%02x%02x%02x" % first.convert("RGB").getpixel((x, y))
+
+
 def test_browser_example_and_bad_upload(page, tmp_path):
-    # Clicking a sample photo loads its gray into the photo box.
+    # Clicking a sample photo loads it into the photo box.
     page.locator("img[src*='chelsea']").first.click()
-    assert wait_for_gray_photo(page).size == (451, 300)
-    # A file that only claims to be an image is a one-line error on the page.
+    assert wait_for_photo(page).size == (451, 300)
+    # A file that only claims to be an image is one line, once, next to the button.
     fake = tmp_path / "notes.png"
     fake.write_text("not an image")
     page.locator("#photo button[aria-label='Remove Image']").click()
     page.locator("#photo input[type=file]").set_input_files(fake)
-    toast = page.locator("[data-testid=toast-body]").first
-    toast.wait_for()
-    assert "notes.png: not an image file; colorize reads PNG, JPEG" in toast.inner_text()
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('notes.png')")
+    text = page.locator("#status").inner_text()
+    assert text.count("notes.png: not an image file; colorize reads PNG, JPEG") == 1
+    assert "UnidentifiedImageError" not in text and page.locator("[data-testid=toast-body]").count() == 0
     # The box is emptied, not left with a broken-image icon.
     page.locator("#photo img").first.wait_for(state="detached")
-
 
 
 @pytest.fixture(scope="module")
@@ -229,25 +329,45 @@ def call(client, photo, samples=2, temperature=1.0, seed="", pick="as drawn", hi
     return client.predict(handle_file(str(photo)), samples, temperature, seed, pick, hints, api_name="/colorize")
 
 
-def bits_of(caption: str) -> float:
-    return float(caption.split(" · ")[2].removesuffix(" bits/dim"))
+def bits_of(details: str) -> list[float]:
+    """The bits/dim of each result, from the details line."""
+    return [float(value) for value in details.rsplit(": ", 1)[1].rstrip(".").split(", ")]
 
 
 def test_api_returns_n_images_of_the_upload_size_and_the_seed(client, photo):
     size = Image.open(photo).size
-    gallery, seed = call(client, photo, samples=2, seed="123")
+    gallery, seed, details = call(client, photo, samples=2, seed="123")
     assert seed == "123" and len(gallery) == 2
     first = [Image.open(item["image"]) for item in gallery]
     assert all(image.size == size for image in first)
-    captions = [item["caption"] for item in gallery]
-    assert [c.rsplit(" · ", 1)[0] for c in captions] == ["sample 1 · seed 123", "sample 2 · seed 123"]
-    assert all(0 < bits_of(c) < 10 for c in captions)
+    assert [item["caption"] for item in gallery] == ["1 of 2", "2 of 2"]
+    assert Path(gallery[0]["image"]).name == "photo_0.png"  # as `colorize batch` names it
+    assert "Seed **123**" in details and all(0 < bits < 10 for bits in bits_of(details))
     # The same seed gives the same images; a blank seed draws one and reports it.
-    again, _ = call(client, photo, samples=2, seed="123")
+    again, _, _ = call(client, photo, samples=2, seed="123")
     for a, b in zip(first, again):
         assert np.array_equal(pixels(a), pixels(Image.open(b["image"])))
-    gallery, seed = call(client, photo, samples=1, seed="")
+    gallery, seed, _ = call(client, photo, samples=1, seed="")
     assert 0 <= int(seed) < 2**63 and len(gallery) == 1  # 63-bit, as batch draws (colorize.limits.random_seed)
+
+
+def test_page_cli_and_api_give_the_same_pixels(client, photo, checkpoint, tmp_path):
+    """One behaviour everywhere: the same photo, seed and settings give byte-identical pixels."""
+    from colorize.batch import BatchOptions, colorize_folder
+
+    gallery, _, _ = call(client, photo, samples=2, seed="11", temperature=0.8)
+    page = [pixels(Image.open(item["image"])) for item in gallery]
+    colorizer = Colorizer.from_pretrained(checkpoint, device="cpu")
+    api = [pixels(image) for image in colorizer.colorize(str(photo), num_samples=2, seed=11, temperature=0.8)]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / photo.name).write_bytes(photo.read_bytes())
+    result = colorize_folder(colorizer, folder, tmp_path / "out", BatchOptions(num_samples=2, seed=11, temperature=0.8),
+                             log=io.StringIO())
+    assert result.done == 1
+    cli = [pixels(Image.open(tmp_path / "out" / f"photo_{n}.png")) for n in range(2)]
+    for n in range(2):
+        assert np.array_equal(page[n], api[n]) and np.array_equal(api[n], cli[n])
 
 
 @pytest.mark.parametrize(
@@ -272,10 +392,10 @@ def test_api_bad_arguments_are_refused_field_by_field(client, photo, kwargs, fie
 
 
 def test_api_hints_steer_the_colorization(client, photo):
-    plain, _ = call(client, photo, samples=1, seed="3")
-    hinted, _ = call(client, photo, samples=1, seed="3", hints='[[10, 10, "#00ff00"]]')
+    plain, _, _ = call(client, photo, samples=1, seed="3")
+    hinted, _, _ = call(client, photo, samples=1, seed="3", hints='[[10, 10, "#00ff00"]]')
     assert not np.array_equal(pixels(Image.open(plain[0]["image"])), pixels(Image.open(hinted[0]["image"])))
-    again, _ = call(client, photo, samples=1, seed="3", hints="")
+    again, _, _ = call(client, photo, samples=1, seed="3", hints="")
     assert np.array_equal(pixels(Image.open(plain[0]["image"])), pixels(Image.open(again[0]["image"])))
     from gradio_client.exceptions import AppError
 
@@ -296,7 +416,9 @@ def test_hint_helpers():
     assert webui_app.picked_colour("rgba(255, 0, 16, 1)") == "#ff0010"
     assert webui_app.picked_colour("#ABCDEF") == "#abcdef"
     points = [(1, 2, "#ff0000"), (3.5, 4, (0, 1, 2))]
-    assert webui_app.parse_hints_text(webui_app.hints_text(points)) == points
+    assert webui_app.parse_hints(webui_app.hints_text(points)) == points
+    assert webui_app.sample_caption(0, 4, "likely") == "1 of 4 · most likely"
+    assert webui_app.sample_caption(2, 4, "drawn") == "3 of 4"
     view = Image.new("L", (100, 50))
     assert webui_app.view_to_photo([99, 49], view, 400, 200) == (398, 198)
 
@@ -373,63 +495,33 @@ def test_run_history_is_off_and_the_banner_offers_no_share_link(capsys):
         app.close()
 
 
-def test_the_gray_preview_is_the_colorizers_lightness_in_strips(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "photo.png"
-    Image.fromarray(rng.integers(0, 256, (37, 23, 3), dtype=np.uint8)).save(path)
-    whole = np.asarray(gray_version(str(path)))
-    monkeypatch.setattr(webui_app, "STRIP_PIXELS", 23 * 5)  # 5 rows a strip
-    assert np.array_equal(np.asarray(gray_version(str(path))), whole) and whole.shape == (37, 23)
-    from colorize.color import gray_rgb, rgb_to_gray
-    from colorize.image_io import load_image, tensor_to_uint8
-
-    expected = tensor_to_uint8(gray_rgb(rgb_to_gray(load_image(path))))[..., 0]
-    assert np.abs(whole.astype(int) - expected).max() <= 1
+def test_api_most_likely_pick_is_sorted(client, photo):
+    gallery, _, details = call(client, photo, samples=3, seed="5", pick="most likely")
+    bits = bits_of(details)
+    assert bits == sorted(bits) and gallery[0]["caption"] == "1 of 3 · most likely"
+    _, _, drawn = call(client, photo, samples=12, seed="5")  # the 12 draws "most likely" chose from
+    assert bits == pytest.approx(sorted(bits_of(drawn))[:3], abs=1e-3)
 
 
-def test_api_most_likely_pick_is_sorted_and_more_like_this_is_cooler(client, photo):
-    from gradio_client import handle_file
-
-    gallery, _ = call(client, photo, samples=3, seed="5", pick="most likely")
-    bits = [bits_of(item["caption"]) for item in gallery]
-    assert bits == sorted(bits)
-    drawn, _ = call(client, photo, samples=12, seed="5")  # the 12 draws "most likely" chose from
-    assert bits == pytest.approx(sorted(bits_of(item["caption"]) for item in drawn)[:3], abs=1e-3)
-    gallery, seed, temperature = client.predict(handle_file(str(photo)), 2, 1.0, "5", "as drawn", "",
-                                                api_name="/more_like_this")
-    assert seed == "5" and temperature == 0.6 and len(gallery) == 2
-    cool, _ = call(client, photo, samples=2, temperature=0.6, seed="5")
-    assert [item["caption"] for item in gallery] == [item["caption"] for item in cool]
-
-
-def test_more_like_this_before_any_run_is_refused_on_the_seed_box(client, photo):
-    from gradio_client import handle_file
-    from gradio_client.exceptions import ValidationError
-
-    with pytest.raises(ValidationError, match="seed_shown: Colorize first"):
-        client.predict(handle_file(str(photo)), 2, 1.0, "", "as drawn", "", api_name="/more_like_this")
-
-
-def test_the_photo_box_never_fetches_a_url():
+def test_the_photo_box_never_fetches_a_url(tmp_path):
+    """On Gradio's own image block: a URL named as the photo is refused before anything is fetched
+    (Gradio itself refuses only loopback and private hosts), and an uploaded file still moves."""
     import asyncio
     import concurrent.futures
 
     import gradio as gr
 
-    fetched = []
-
-    class Box:
-        async def async_move_resource_to_block_cache(self, url_or_file_path):
-            fetched.append(url_or_file_path)
-            return url_or_file_path
-
-    box = Box()
+    with gr.Blocks():
+        box = gr.Image(type="filepath")
     webui_app.local_uploads_only(box)
+
     def run(coroutine):  # in a thread of its own: the browser tests keep an event loop running here
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, coroutine).result()
 
     with pytest.raises(gr.Error, match="fetches no URLs"):
         run(box.async_move_resource_to_block_cache("https://example.com/cat.png"))
-    assert run(box.async_move_resource_to_block_cache("/tmp/x.png")) == "/tmp/x.png"
-    assert fetched == ["/tmp/x.png"]
+    upload = tmp_path / "photo.png"
+    Image.new("RGB", (4, 4)).save(upload)
+    moved = run(box.async_move_resource_to_block_cache(str(upload)))
+    assert Path(moved).is_file() and Path(moved).read_bytes() == upload.read_bytes()

@@ -1,17 +1,27 @@
-"""The Gradio page: upload a photo, get several plausible colorizations of its gray.
+"""The Gradio page: upload a photo, get several plausible colorizations of it.
 
     python -m webui [--checkpoint RUN_DIR]        # then open http://127.0.0.1:7860
 
-With a model trained with colour hints (the shipped one), a click on the
-hint view places a point of the chosen colour; the points are listed, as
-JSON, in the hints box, where they can be edited or removed, and every
-colorization honours them (``Colorizer.colorize(hints=...)``).
+The photo, the Colorize button and the results fit the first screen; the
+settings and the colour hints wait in collapsed panels. A slider compares the
+selected result with the photo as it was uploaded. A map shows where the
+samples disagree, the colours the model is unsure of, and suggests the points
+where a colour hint would settle the most (:mod:`colorize.uncertainty`); one
+click takes them into the hints, coloured as the selected result has them.
+With a model trained with colour hints (the shipped one), a click on the hint
+view places a point of the chosen colour; the points are listed, as JSON, in
+the hints box, where they can be edited or removed, and every colorization
+honours them (``Colorizer.colorize(hints=...)``).
 
-Thin by design (docs/architecture.md): every colorization is one ``Colorizer.colorize``
-call. This module only turns the page's controls into its arguments, and its
-errors into one-line messages. It works with no internet: analytics, the
-version check, share links, server-side rendering and the MCP server are off,
-and the theme uses the fonts that ship with Gradio.
+Thin by design (docs/architecture.md): it imports only the public API of
+``colorize``, its photo reader and its table of limits
+(``tests/test_structure.py`` checks it), and every colorization is one
+``Colorizer`` call on the uploaded file itself, so the page, the CLI and the
+API give the same pixels for the same photo, seed and settings. This module
+only turns the page's controls into its arguments, and its errors into one
+line next to the button. It works with no internet: analytics, the version
+check, share links, server-side rendering and the MCP server are off, and the
+theme uses the fonts that ship with Gradio.
 
 For a shared server: every file the page writes (uploads, results, the
 sample photos) lives in a private folder made for this server (mode 0700,
@@ -37,6 +47,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -56,27 +67,23 @@ PRIVATE_DIR = private_folder()
 os.environ.setdefault("GRADIO_TEMP_DIR", str(PRIVATE_DIR / "gradio"))
 
 import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from gradio import processing_utils, utils  # noqa: E402
 from gradio_client import utils as client_utils  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from colorize.color import gray_rgb  # noqa: E402
-from colorize.colorizer import Colorizer  # noqa: E402
-from colorize.device import DEVICE_CHOICES  # noqa: E402
-from colorize.hints import draw_hints, parse_colour, parse_hint_list, parse_json  # noqa: E402
-from colorize.fullres import STRIP_PIXELS, lightness_of  # noqa: E402
-from colorize.image_io import (  # noqa: E402
-    ImageTooLarge,
-    UnreadableImage,
-    load_within,
-    open_image,
-    pil_to_rgb,
-    tensor_to_uint8,
+from colorize import (  # noqa: E402
+    DEVICE_CHOICES,
+    Colorizer,
+    SpreadAccumulator,
+    draw_hints,
+    parse_colour,
+    parse_hints_text,
+    spread_backdrop,
+    spread_overlay,
+    suggest_hints,
 )
+from colorize.image_io import ImageTooLarge, UnreadableImage, load_within, open_image, pil_to_rgb  # noqa: E402
 from colorize.limits import (  # noqa: E402
-    MAX_HINTS_FILE_BYTES,
     MAX_PIXELS,
     MAX_SEED,
     MAX_TEMPERATURE,
@@ -111,7 +118,6 @@ MAX_MEGAPIXELS = MAX_PIXELS // 1_000_000
 # scikit-image's colour sample photos: the clickable examples (never training data).
 EXAMPLES = ("chelsea", "coffee", "astronaut", "rocket")
 DEFAULT_EXAMPLES_DIR = PRIVATE_DIR / "examples"
-GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
 # The hint view shows the photo this many pixels on its longer side; clicks are scaled back.
 HINT_VIEW_SIDE = 768
 DEFAULT_HINT_COLOUR = "#c83232"
@@ -227,46 +233,10 @@ def parse_seed(text: str | int | None) -> int:
     return seed
 
 
-def is_gray(path: str) -> bool:
-    """True for a single-channel image or an RGB one whose three channels are equal."""
-    with open_image(path, MAX_PIXELS) as img:
-        if img.mode in GRAY_MODES:
-            return True
-        if img.mode != "RGB":
-            return False
-        rgb = np.asarray(load_within(img, Path(path).name))
-    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
-
-
-def gray_version(path: str) -> Image.Image:
-    """The photo as the colorizer sees it: its CIE lightness L, with zero chroma, as 8-bit gray.
-
-    In strips of rows, from the 8-bit decode: whole-image float copies of a
-    50-megapixel photo would take gigabytes.
-    """
-    with open_image(path, MAX_PIXELS) as img:
-        rgb = np.asarray(pil_to_rgb(load_within(img, Path(path).name)))
-    lightness = lightness_of(rgb, torch.device("cpu"))  # (1, 1, H, W) in [0, 100]
-    del rgb
-    height, width = lightness.shape[-2:]
-    gray = np.empty((height, width), dtype=np.uint8)
-    rows = max(1, STRIP_PIXELS // width)
-    for top in range(0, height, rows):
-        gray[top:top + rows] = tensor_to_uint8(gray_rgb(lightness[0, :, top:top + rows]))[..., 0]
-    return Image.fromarray(gray, mode="L")
-
-
-def parse_hints_text(text: str | None) -> list:
-    """The hints box's JSON, ``[[x, y, "#rrggbb"], ...]``, as a list; blank is none."""
-    text = "" if text is None else str(text).strip()
-    if not text:
-        return []
-    if len(text) > MAX_HINTS_FILE_BYTES:
-        raise gr.Error(f"the hints are longer than {MAX_HINTS_FILE_BYTES // 2**20} MiB")
+def parse_hints(text: str | None) -> list:
+    """The hints box's JSON, ``[[x, y, "#rrggbb"], ...]``, as a list (:func:`colorize.parse_hints_text`)."""
     try:
-        return parse_hint_list(parse_json(text), "the hints")
-    except json.JSONDecodeError:
-        raise gr.Error('the hints must be JSON: [[x, y, "#rrggbb"], ...], as a click writes them') from None
+        return parse_hints_text(text)
     except ValueError as err:
         raise gr.Error(str(err)) from None
 
@@ -368,51 +338,79 @@ class HideServerPaths:
         await self.app(scope, receive, send_hiding)
 
 
+def sample_caption(n: int, total: int, select: str) -> str:
+    """The caption a person reads under result ``n`` (0-based) of ``total``: "1 of 4 · most likely"."""
+    caption = f"{n + 1} of {total}"
+    if select != "drawn" and n == 0:
+        caption += " · most likely"
+    elif select == "diverse":
+        caption += " · different"
+    return caption
+
+
+def details_line(seed: int, bits: list[float]) -> str:
+    """The line under the results: the seed that gives them again, and how likely each one was."""
+    likelihoods = ", ".join(f"{b:.3f}" for b in bits)
+    return (f"Seed **{seed}**: type it under Settings to get these colorizations again. "
+            f"How likely the model found each, in bits per value (lower: likelier): {likelihoods}.")
+
+
+def zip_results(paths: list[str], folder: str, stem: str) -> str:
+    """The results as ``STEM.zip`` in ``folder``, each file named as ``colorize batch`` names it
+    (``STEM_0.png`` …), stored without recompression (PNG is compressed already)."""
+    target = os.path.join(folder, f"{stem}.zip")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in paths:
+            archive.write(path, arcname=Path(path).name)
+    return target
+
+
+def colour_at(path: str, x: int, y: int) -> str:
+    """The colour "#rrggbb" of the image at ``path`` at pixel (x, y)."""
+    with open_image(path, MAX_PIXELS) as img:
+        r, g, b = pil_to_rgb(load_within(img, Path(path).name)).getpixel((x, y))[:3]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def result_path(item, cache_dir: str) -> str | None:
+    """The server path of a gallery item as the browser sends it back, if it is one of the page's
+    results (a file under ``cache_dir``); None for anything else, so no request can name a file."""
+    image = item.get("image") if isinstance(item, dict) else item[0] if isinstance(item, (list, tuple)) else None
+    path = image.get("path") if isinstance(image, dict) else image
+    if not isinstance(path, str) or client_utils.is_http_url_like(path):
+        return None
+    local = Path(utils.abspath(path))
+    if local.is_symlink() or not local.is_file() or not utils.is_in_or_equal(str(local.resolve()),
+                                                                           str(Path(cache_dir).resolve())):
+        return None
+    return str(local)
+
+
+def error_line(message: str) -> str:
+    """The status line's text for an error: one line, in words, next to the button."""
+    return f"⚠️ {message}"
+
+
 def build_app(
     colorizer: Colorizer,
     *,
     examples_dir: str | Path | None = DEFAULT_EXAMPLES_DIR,
     queue_size: int = QUEUE_SIZE,
 ) -> gr.Blocks:
-    """The page for ``colorizer``: photo and controls, a gallery of results, sample photos.
+    """The page for ``colorizer``: photo, button and results on the first screen, settings and
+    hints in collapsed panels, a before/after slider, the uncertainty map, sample photos.
 
     ``examples_dir``: where scikit-image's sample photos are written; None
-    leaves the examples out. The colorize event is also an API endpoint,
-    ``/colorize`` (see the page's "Use via API" link).
+    leaves the examples out. Colorizing is also an API endpoint,
+    ``/colorize`` (see the page's "Use via API" link), which raises its
+    errors; the page shows the same errors on its status line instead.
     """
 
-    # Both events take their inputs unprocessed (see ``upload_path``) and check them here.
-    def show_gray(photo: dict | None):
-        """After an upload or an example click, replace a colour photo by its gray.
-
-        A bad upload is a one-line warning and an empty photo box (not a
-        broken-image icon); the next upload starts clean.
-        """
-        path = None
-        try:
-            path = upload_path(photo)
-            if path is None or is_gray(path):
-                return gr.skip()  # also ends the chain: the gray we return triggers this once more
-            gray = gray_version(path)
-        except gr.Error as err:
-            gr.Warning(err.message)
-            return None
-        except (ValueError, TypeError, OSError) as err:
-            gr.Warning(one_line(err, path))
-            return None
-        finally:
-            release_memory()
-        return save_png(gray, visitor_folder(photo_box.GRADIO_CACHE), file_stem(photo))  # keeps the photo's name
-
-    def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
-                 pick: str = "as drawn", hints: str | None = "", progress=gr.Progress(track_tqdm=True)):
-        """Colorize the photo; returns the gallery's (image, caption) pairs and the seed used.
-        ``hints``: the hints box's JSON, ``[[x, y, "#rrggbb"], ...]`` in the photo's pixels.
-
-        Each sample is written to its file as it is made, so one full-size
-        image at a time is held; the sampler's progress bar shows on the page.
-        Each caption gives the sample's bits/dim (lower: more likely to the model).
-        """
+    def run(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
+            pick: str = "as drawn", hints: str | None = "", progress=None) -> dict:
+        """One colorization: every argument checked (a ``gr.Error`` otherwise), each sample
+        written to its file as it is made, so one full-size image at a time is held.
+        Returns the results, the seed, the details line, the zip and the spread map."""
         path = upload_path(photo)
         if path is None:
             raise gr.Error("Upload a photo first, or click one of the sample photos.")
@@ -423,15 +421,24 @@ def build_app(
             raise gr.Error(f"pick must be one of {', '.join(PICKS)}, got {str(pick)[:40]!r}")
         select = PICKS[pick]
         draws = None if select == "drawn" else DRAWS_PER_SAMPLE * num_samples
-        points = parse_hints_text(hints)
-        stem, results, folder = file_stem(photo), [], visitor_folder(gallery.GRADIO_CACHE)
+        points = parse_hints(hints)
+        stem, results, bits, folder = file_stem(photo), [], [], visitor_folder(gallery.GRADIO_CACHE)
+        spread, base = SpreadAccumulator(), None
         try:
+            if progress is not None:
+                progress(0, desc="choosing colours…")
             scored = colorizer.iter_colorize_scored(path, num_samples=num_samples, temperature=temperature,
-                                                    seed=seed, select=select, draws=draws, progress=True,
-                                                    hints=points or None)
-            for n, sample in enumerate(progress.tqdm(scored, total=num_samples, desc="full resolution")):
-                results.append((save_png(sample.image, folder, f"{stem}_seed{seed}_{n + 1}"),
-                                f"sample {n + 1} · seed {seed} · {sample.bits_per_dim:.3f} bits/dim"))
+                                                    seed=seed, select=select, draws=draws, hints=points or None)
+            for n, sample in enumerate(scored):
+                if progress is not None:
+                    progress((n + 1) / num_samples, desc=f"colouring {n + 1} of {num_samples}…")
+                spread.add(sample.image)
+                if base is None:  # the map's backdrop: the photo's own lightness, small
+                    base = spread_backdrop(sample.image, spread.spread_size())
+                    width, height = sample.image.size
+                results.append((save_png(sample.image, folder, f"{stem}_{n}"),
+                                sample_caption(n, num_samples, select)))
+                bits.append(sample.bits_per_dim)
                 del sample
         except (ValueError, TypeError, FileNotFoundError) as err:
             raise gr.Error(one_line(err, path)) from err
@@ -440,23 +447,52 @@ def build_app(
             raise gr.Error(f"colorization failed: {type(err).__name__}: {one_line(err, path)}") from err
         finally:
             release_memory()
-        return results, str(seed)
+        paths = [result for result, _ in results]
+        suggested, overlay = [], None
+        if num_samples >= 2:  # where the samples disagree, and where a hint would settle most
+            spread_map = spread.spread()
+            suggested = suggest_hints(spread_map, width, height)
+            overlay = spread_overlay(base, spread_map, [(x * base.width / width, y * base.height / height)
+                                                        for x, y in suggested])
+            overlay = save_png(overlay, folder, f"{stem}_unsure")
+        return {"results": results, "seed": str(seed), "details": details_line(seed, bits),
+                "zip": zip_results(paths, folder, stem), "compare": (path, paths[0]),
+                "spread": overlay, "suggested": json.dumps(suggested)}
+
+    def colorize(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
+                 pick: str = "as drawn", hints: str | None = "", progress=gr.Progress()):
+        """The API endpoint ``/colorize``: (gallery, seed used, details line); errors raise."""
+        done = run(photo, num_samples, temperature, seed, pick, hints, progress)
+        return done["results"], done["seed"], done["details"]
+
+    def colorize_on_page(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
+                         pick: str = "as drawn", hints: str | None = "", progress=gr.Progress()):
+        """The button: the results, or an error on the status line and the last results kept."""
+        try:
+            done = run(photo, num_samples, temperature, seed, pick, hints, progress)
+        except gr.Error as err:
+            return [gr.skip()] * 8 + [error_line(err.message)]
+        return (done["results"], done["seed"], done["details"], gr.update(value=done["zip"], visible=True),
+                done["compare"], gr.update(value=done["spread"]), done["suggested"], 0, "")
 
     def more_like_this(photo: dict | None, num_samples: int, temperature: float, seed_shown, pick: str,
-                       hints: str | None = "", progress=gr.Progress(track_tqdm=True)):
+                       hints: str | None = "", progress=gr.Progress()):
         """The last run's seed again at a lower temperature: the same draws, pulled towards
-        the most likely colours. Returns the gallery, the seed and the new temperature."""
+        the most likely colours. Returns what the button does, and the new temperature."""
         if seed_shown is None or not str(seed_shown).strip():
-            raise gr.Error("Colorize first: this samples the shown seed again, cooler.")
-        cooler = max(MIN_TEMPERATURE, round(check_number(
-            temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE) * COOLER, 2))
-        results, seed = colorize(photo, num_samples, cooler, str(seed_shown), pick, hints, progress)
-        return results, seed, cooler
+            return [gr.skip()] * 9 + [error_line("Colorize first: this samples the shown seed again, cooler.")]
+        try:
+            cooler = max(MIN_TEMPERATURE, round(check_number(
+                temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE) * COOLER, 2))
+        except gr.Error as err:
+            return [gr.skip()] * 9 + [error_line(err.message)]
+        outputs = colorize_on_page(photo, num_samples, cooler, str(seed_shown), pick, hints, progress)
+        failed = outputs[-1] != ""
+        return [*outputs[:-1], gr.skip() if failed else cooler, outputs[-1]]
 
     def check_request(photo: dict | None, num_samples: int, temperature: float, seed: str | None,
                       pick: str = "as drawn", hints: str | None = ""):
-        """Runs before a colorization: a bad field is marked on its own box and nothing
-        runs, so the gallery keeps the last results (a seed typo no longer wipes them)."""
+        """Runs before an API colorization: a bad field is refused, naming it, and nothing runs."""
         def check_photo():
             if upload_path(photo) is None:
                 raise gr.Error("Upload a photo first, or click one of the sample photos.")
@@ -468,87 +504,129 @@ def build_app(
         checks = [check_photo,
                   lambda: check_number(num_samples, "the number of samples", 1, MAX_SAMPLES, whole=True),
                   lambda: check_number(temperature, "the temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
-                  lambda: parse_seed(seed), check_pick, lambda: parse_hints_text(hints)]
+                  lambda: parse_seed(seed), check_pick, lambda: parse_hints(hints)]
         return [gr.validate(not message, message) for message in map(problem_of, checks)]
 
-    def check_more(photo: dict | None, num_samples: int, temperature: float, seed_shown: str | None,
-                   pick: str = "as drawn", hints: str | None = ""):
-        """``check_request`` for "More like this", which needs a seed shown by an earlier run."""
-        verdicts = check_request(photo, num_samples, temperature, seed_shown, pick, hints)
-        if seed_shown is None or not str(seed_shown).strip():
-            verdicts[3] = gr.validate(False, "Colorize first: this samples the shown seed again, cooler.")
-        return verdicts
-
-    def show_hints(photo: dict | None, hints: str | None):
-        """The hint view for the photo and the hints box's points; a bad box is a warning."""
+    def hint_view(path: str | None, hints: list) -> Image.Image | None:
+        if path is None:
+            return None
+        view, width, _ = photo_view(path)
         try:
-            path = upload_path(photo)
-            if path is None:
-                return None
-            view, width, _ = photo_view(path)
-            return draw_hints(view, parse_hints_text(hints), scale=view.width / width)
-        except gr.Error as err:
-            gr.Warning(err.message)
-            return gr.skip()
-        except (ValueError, OSError) as err:
-            gr.Warning(one_line(err))
-            return gr.skip()
+            return draw_hints(view, hints, scale=view.width / width)
         finally:
             release_memory()
 
+    def show_hints(photo: dict | None, hints: str | None):
+        """The hint view for the photo and the hints box's points; a bad box is said on the status line."""
+        try:
+            return hint_view(upload_path(photo), parse_hints(hints)), ""
+        except gr.Error as err:
+            return gr.skip(), error_line(err.message)
+        except (ValueError, OSError) as err:
+            return gr.skip(), error_line(one_line(err))
+
     def new_photo(photo: dict | None):
-        """A new photo starts with no hints: points placed on another photo mean nothing here."""
-        return "", show_hints(photo, "")
+        """A new photo (upload, paste, example click, removal): the old results, seed, hints and
+        map go. A file the page cannot read is said once, on the status line, and the box emptied."""
+        cleared = [[], "", "", gr.update(value=None, visible=False), None, None, "[]", 0, ""]
+        path = None
+        try:
+            path = upload_path(photo)
+            view = hint_view(path, [])
+        except gr.Error as err:
+            return [None, *cleared, None, error_line(err.message)]
+        except (ValueError, TypeError, OSError) as err:
+            return [None, *cleared, None, error_line(one_line(err, path))]
+        # An emptied box (its × or the refusal above) keeps the status line's message.
+        return [gr.skip(), *cleared, view, gr.skip() if path is None else ""]
 
     def add_hint(photo: dict | None, hints: str | None, colour: str | None, event: gr.SelectData):
         """A click on the hint view: one more point, of the picked colour, under the click."""
-        path = upload_path(photo)
-        if path is None:
-            raise gr.Error("Upload a photo first, then click on it to place a hint.")
-        points, colour = parse_hints_text(hints), picked_colour(colour)
         try:
+            path = upload_path(photo)
+            if path is None:
+                raise gr.Error("Upload a photo first, then click on it to place a hint.")
+            points, colour = parse_hints(hints), picked_colour(colour)
             view, width, height = photo_view(path)
+        except gr.Error as err:
+            return gr.skip(), gr.skip(), error_line(err.message)
         finally:
             release_memory()
         x, y = view_to_photo(event.index, view, width, height)
         points.append((x, y, colour))
-        return hints_text(points), draw_hints(view, points, scale=view.width / width)
+        return hints_text(points), draw_hints(view, points, scale=view.width / width), ""
+
+    def add_suggested(photo: dict | None, hints: str | None, suggested: str, results: list | None, chosen: int):
+        """The suggested points into the hints, each coloured as the chosen result has it there."""
+        try:
+            points = parse_hints(hints)
+            path = upload_path(photo)
+            spots = json.loads(suggested or "[]")
+            if path is None or not spots or not results:
+                raise gr.Error("Colorize with 2 samples or more first: the suggestions come from where they differ.")
+            source = result_path(results[min(max(int(chosen or 0), 0), len(results) - 1)], gallery.GRADIO_CACHE)
+            if source is None:
+                raise gr.Error("Colorize again: the results are no longer on the server.")
+            points += [(int(x), int(y), colour_at(source, int(x), int(y))) for x, y in spots]
+            return hints_text(points), hint_view(path, points), gr.update(open=True), ""
+        except gr.Error as err:
+            return gr.skip(), gr.skip(), gr.skip(), error_line(err.message)
+        except (ValueError, TypeError, IndexError, OSError) as err:
+            return gr.skip(), gr.skip(), gr.skip(), error_line(f"the suggested points: {one_line(err)}")
+        finally:
+            release_memory()
 
     def remove_last_hint(photo: dict | None, hints: str | None):
-        points = parse_hints_text(hints)[:-1]
-        return hints_text(points), show_hints(photo, hints_text(points))
+        try:
+            points = parse_hints(hints)[:-1]
+        except gr.Error as err:
+            return gr.skip(), gr.skip(), error_line(err.message)
+        view, message = show_hints(photo, hints_text(points))
+        return hints_text(points), view, message
 
+    def select_result(photo: dict | None, event: gr.SelectData):
+        """A click on a result: the slider compares it with the photo as uploaded."""
+        try:
+            path = upload_path(photo)
+        except gr.Error:
+            return gr.skip(), gr.skip()
+        result = result_path(event.value, gallery.GRADIO_CACHE)
+        if path is None or result is None:
+            return gr.skip(), gr.skip()
+        return (path, result), event.index
+
+    hints_enabled = colorizer.model.config.hints
     with gr.Blocks(title="colorize", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
-        gr.Markdown(
-            "# colorize\n"
-            "Several plausible colorizations of a grayscale photo: a conditional PixelCNN "
-            "samples the colours (PixColor), the photo's own lightness is kept at full resolution. "
-            "Colour photos are turned gray first."
-        )
-        with gr.Row():
-            with gr.Column(scale=1):
-                photo_box = gr.Image(
-                    label="Photo (gray, as the model sees it)", type="filepath", format="png",
-                    sources=["upload", "clipboard"], height=360, elem_id="photo",
-                )
-                samples = gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, precision=0,
-                                    label="Samples", elem_id="samples")
-                temperature = gr.Slider(MIN_TEMPERATURE, MAX_TEMPERATURE, value=1.0, step=0.05,
-                                        label="Temperature", info="lower: safer, less varied colours",
-                                        elem_id="temperature")
-                # A text box, not gr.Number: a blank number field is sent as 0.
-                seed = gr.Textbox(value="", label="Seed", placeholder="blank: a random one",
-                                  info=f"an integer from 0 to {MAX_SEED}; the same seed gives "
-                                       "the same colorizations", max_lines=1, elem_id="seed")
-                pick = gr.Radio(list(PICKS), value="as drawn", label="Pick",
-                                info=f"most likely / most different: the best of {DRAWS_PER_SAMPLE}× "
-                                     "as many samples", elem_id="pick")
+        gr.Markdown("## colorize\nUpload a black-and-white photo and get several colourings of it to choose "
+                    "from. A colour photo is coloured again from its gray.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=300):
+                photo_box = gr.Image(label="Your photo", type="filepath", format="png",
+                                     sources=["upload", "clipboard"], height=300, elem_id="photo")
+                with gr.Row():
+                    button = gr.Button("Colorize", variant="primary", elem_id="colorize", scale=2)
+                    # The shown seed again at a lower temperature: the same draws, safer colours.
+                    more = gr.Button("More like this", elem_id="more", scale=1)
+                status = gr.Markdown("", elem_id="status")  # progress and errors, where the user looks
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    samples = gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, precision=0,
+                                        label="How many colorizations", elem_id="samples")
+                    temperature = gr.Slider(MIN_TEMPERATURE, MAX_TEMPERATURE, value=1.0, step=0.05,
+                                            label="Boldness", info="lower: safer, less varied colours",
+                                            elem_id="temperature")
+                    # A text box, not gr.Number: a blank number field is sent as 0.
+                    seed = gr.Textbox(value="", label="Seed", placeholder="blank: a new one each time",
+                                      info=f"a whole number from 0 to {MAX_SEED}; the same seed gives "
+                                           "the same colorizations", max_lines=1, elem_id="seed")
+                    pick = gr.Radio(list(PICKS), value="as drawn", label="Order",
+                                    info=f"most likely / most different: the best of {DRAWS_PER_SAMPLE}× "
+                                         "as many tries", elem_id="pick")
                 # Shown only for a model trained with hints: any other refuses them.
-                with gr.Group(visible=colorizer.model.config.hints):
+                with gr.Accordion("Colour hints", open=False, visible=hints_enabled,
+                                  elem_id="hints-panel") as hints_panel:
                     hint_image = gr.Image(
-                        label="Hints: click to place a point of the colour below", type="pil",
-                        format="png", interactive=False, height=300, elem_id="hint-view",
-                        buttons=[],
+                        label="Click to place a point of the colour below", type="pil",
+                        format="png", interactive=False, height=300, elem_id="hint-view", buttons=[],
                     )
                     hint_colour = gr.ColorPicker(value=DEFAULT_HINT_COLOUR, label="Hint colour",
                                                  elem_id="hint-colour")
@@ -561,47 +639,59 @@ def build_app(
                     with gr.Row():
                         remove_last = gr.Button("Remove last point", size="sm", elem_id="hint-remove-last")
                         remove_all = gr.Button("Remove all points", size="sm", elem_id="hint-remove-all")
-                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
-                # The shown seed again at a lower temperature: the same draws, safer colours.
-                more = gr.Button("More like this", elem_id="more")
-                if examples_dir is not None:
-                    gr.Examples(
-                        examples=[[str(path)] for path in save_examples(Path(examples_dir))],
-                        inputs=[photo_box], label="Sample photos (scikit-image; colorized from their gray)",
-                    )
-            with gr.Column(scale=2):
-                gallery = gr.Gallery(
-                    label="Colorizations", format="png",
-                    columns=3, object_fit="contain", interactive=False,
-                    buttons=["download", "download_all", "fullscreen"], elem_id="results",
-                )
+            with gr.Column(scale=2, min_width=300):
+                gallery = gr.Gallery(label="Colorizations: click one to compare it with your photo",
+                                     format="png", columns=4, height=300, object_fit="contain",
+                                     interactive=False, buttons=["download", "fullscreen"],
+                                     elem_id="results")
+                details = gr.Markdown("", elem_id="details")
+                download_all = gr.DownloadButton("Download all", visible=False, size="sm",
+                                                 elem_id="download-all")
+                compare = gr.ImageSlider(label="Before / after: drag the handle", type="filepath",
+                                         format="png", max_height=400, interactive=False, elem_id="compare")
+                with gr.Accordion("Where is it unsure?", open=False, elem_id="unsure-panel"):
+                    spread_view = gr.Image(
+                        label="Pink: where the colorizations disagree; rings: where a hint would help most",
+                        type="filepath", format="png", interactive=False, height=300, buttons=[],
+                        elem_id="unsure")
+                    use_suggested = gr.Button("Add the ringed points as hints (coloured as the selected "
+                                              "result)", size="sm", visible=hints_enabled, elem_id="add-suggested")
                 # A text box: a gr.Number with no value yet would show 0.
                 seed_used = gr.Textbox(value="", label="Seed used", interactive=False, max_lines=1,
-                                       placeholder="none yet",
-                                       info="type it in the seed box to get these images again",
-                                       elem_id="seed-used")
+                                       visible=False, elem_id="seed-used")
+        suggested = gr.Textbox(value="[]", visible=False, elem_id="suggested")
+        chosen = gr.Number(value=0, visible=False, precision=0, elem_id="chosen")
+        if examples_dir is not None:
+            gr.Examples(examples=[[str(path)] for path in save_examples(Path(examples_dir))],
+                        inputs=[photo_box], label="Or try a sample photo (scikit-image)")
         local_uploads_only(photo_box)
-        # Its own small pool: showing the gray of an upload should not wait behind colorizations.
-        photo_box.change(show_gray, inputs=photo_box, outputs=photo_box, preprocess=False,
-                         api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        photo_box.change(new_photo, inputs=photo_box, outputs=[hints_box, hint_image], preprocess=False,
-                         api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        hint_image.select(add_hint, inputs=[photo_box, hints_box, hint_colour], outputs=[hints_box, hint_image],
-                          preprocess=False, api_visibility="private", show_progress="hidden",
-                          concurrency_limit=2)
-        hints_box.blur(show_hints, inputs=[photo_box, hints_box], outputs=hint_image, preprocess=False,
-                       api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        remove_last.click(remove_last_hint, inputs=[photo_box, hints_box], outputs=[hints_box, hint_image],
-                          preprocess=False, api_visibility="private", show_progress="hidden",
-                          concurrency_limit=2)
-        remove_all.click(new_photo, inputs=photo_box, outputs=[hints_box, hint_image], preprocess=False,
-                         api_visibility="private", show_progress="hidden", concurrency_limit=2)
-        button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick, hints_box],
-                     outputs=[gallery, seed_used], preprocess=False, api_name="colorize",
-                     validator=check_request)
+        quiet = {"preprocess": False, "api_visibility": "private", "show_progress": "hidden",
+                 "concurrency_limit": 2}  # its own small pool: hints should not wait behind colorizations
+        photo_box.change(new_photo, inputs=photo_box,
+                         outputs=[photo_box, gallery, seed_used, details, download_all, compare, spread_view,
+                                  suggested, chosen, hints_box, hint_image, status], **quiet)
+        gallery.select(select_result, inputs=photo_box, outputs=[compare, chosen], **quiet)
+        hint_image.select(add_hint, inputs=[photo_box, hints_box, hint_colour],
+                          outputs=[hints_box, hint_image, status], **quiet)
+        hints_box.blur(show_hints, inputs=[photo_box, hints_box], outputs=[hint_image, status], **quiet)
+        remove_last.click(remove_last_hint, inputs=[photo_box, hints_box], outputs=[hints_box, hint_image, status],
+                          **quiet)
+        remove_all.click(lambda photo: ("", *show_hints(photo, "")), inputs=photo_box,
+                         outputs=[hints_box, hint_image, status], **quiet)
+        use_suggested.click(add_suggested, inputs=[photo_box, hints_box, suggested, gallery, chosen],
+                            outputs=[hints_box, hint_image, hints_panel, status], **quiet)
+        page_outputs = [gallery, seed_used, details, download_all, compare, spread_view, suggested, chosen]
+        button.click(colorize_on_page, inputs=[photo_box, samples, temperature, seed, pick, hints_box],
+                     outputs=[*page_outputs, status], preprocess=False, api_visibility="private",
+                     show_progress_on=[status, gallery])
         more.click(more_like_this, inputs=[photo_box, samples, temperature, seed_used, pick, hints_box],
-                   outputs=[gallery, seed_used, temperature], preprocess=False, api_name="more_like_this",
-                   validator=check_more)
+                   outputs=[*page_outputs, temperature, status], preprocess=False, api_visibility="private",
+                   show_progress_on=[status, gallery])
+        # The API: the same colorization, its errors raised (a client needs them as errors).
+        api_button = gr.Button(visible=False)
+        api_button.click(colorize, inputs=[photo_box, samples, temperature, seed, pick, hints_box],
+                         outputs=[gallery, seed_used, details], preprocess=False, api_name="colorize",
+                         validator=check_request)
 
     return app.queue(max_size=queue_size, default_concurrency_limit=CONCURRENCY)
 

